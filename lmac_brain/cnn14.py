@@ -123,6 +123,11 @@ class Cnn14(nn.Module):
         """
         if x.dim() == 3:
             x = x.unsqueeze(1)
+        if min(x.shape[-2:]) < 32:
+            raise ValueError(
+                f"CNN14 pools time and frequency by 32: it needs at least 32 frames and 32 mel "
+                f"bands, got {tuple(x.shape[-2:])}"
+            )
         # Normalise each mel band: BatchNorm over the mel axis put in the channel position.
         x = self.norm0(x.transpose(1, 3)).transpose(1, 3)
         hidden = []

@@ -106,6 +106,16 @@ class SpectralFrontEnd(torch.nn.Module):
         """Mel magnitude (no log), for Mel-domain masking."""
         return torch.matmul(mag, self.mel_matrix)
 
+    def mel_to_linear(self, mel_map):
+        """Spread a ``[..., n_mels]`` map over the ``n_freq`` STFT bins.
+
+        Each STFT bin takes the filterbank-weighted average of the mel bands that cover it
+        (0 where no band does), so a mel-grid mask or saliency lands on the right frequencies
+        instead of being stretched linearly over the linear axis.
+        """
+        weights = self.mel_matrix / self.mel_matrix.sum(dim=1, keepdim=True).clamp_min(1e-8)
+        return torch.matmul(mel_map, weights.t())
+
     def invert(self, mag, phase, length):
         """Waveform of magnitude ``mag`` with phase ``phase`` (paper Eq. 3), ``length`` samples."""
         spec = torch.polar(mag, phase).transpose(-1, -2)

@@ -1,0 +1,70 @@
+"""Loading trained modules through SpeechBrain's Pretrainer: local files or the HF Hub.
+
+A ``source`` is one of
+- a folder holding ``<name>.ckpt`` files (e.g. a downloaded ``speechbrain/cnn14-esc50``),
+- a recipe's ``save`` folder of ``CKPT+...`` checkpoints: the best one by ``min_key`` (or the
+  latest when no checkpoint logged that key) is used,
+- a Hugging Face repository id such as ``speechbrain/cnn14-esc50``.
+"""
+
+import logging
+import os
+import re
+
+from speechbrain.utils.checkpoints import Checkpointer
+from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.parameter_transfer import Pretrainer
+
+logger = logging.getLogger(__name__)
+
+HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class MissingCheckpointError(FileNotFoundError):
+    """No trained model where one was expected; the message says how to train it."""
+
+
+def resolve_checkpoint_dir(folder, min_key=None, hint=""):
+    """The folder that holds the ``.ckpt`` files for ``folder`` (see module docstring)."""
+    if any(name.endswith(".ckpt") for name in os.listdir(folder)):
+        return folder
+    checkpointer = Checkpointer(folder)
+    checkpoint = None
+    if min_key is not None:
+        candidates = [c for c in checkpointer.list_checkpoints() if min_key in c.meta]
+        if candidates:
+            checkpoint = min(candidates, key=lambda c: c.meta[min_key])
+    if checkpoint is None:
+        checkpoint = checkpointer.find_checkpoint()
+    if checkpoint is None:
+        raise MissingCheckpointError(f"No checkpoint in {folder}. {hint}".strip())
+    logger.info("Using checkpoint %s", checkpoint.path)
+    return str(checkpoint.path)
+
+
+def checkpoint_paths(names, source, min_key=None, hint=""):
+    """``{name: path or 'hf_id/name.ckpt'}`` for each module name."""
+    if os.path.isdir(source):
+        folder = resolve_checkpoint_dir(source, min_key, hint)
+        paths = {name: os.path.join(folder, f"{name}.ckpt") for name in names}
+        missing = [p for p in paths.values() if not os.path.isfile(p)]
+        if missing:
+            raise MissingCheckpointError(f"Missing {', '.join(missing)}. {hint}".strip())
+        return paths
+    if os.path.exists(source) or not HF_ID.match(str(source)) or str(source).startswith((".", "/")):
+        raise MissingCheckpointError(f"No trained model at {source}. {hint}".strip())
+    return {name: f"{source}/{name}.ckpt" for name in names}
+
+
+def load_pretrained(loadables, source, collect_in, min_key=None, hint=""):
+    """Load ``loadables`` (``{name: module}``) in place from ``source``.
+
+    Files are collected on the main process (``run_on_main``) into ``collect_in`` and loaded by
+    every process. ``hint`` is appended to the error when nothing is found (e.g. the command
+    that trains the model).
+    """
+    paths = checkpoint_paths(list(loadables), str(source), min_key, hint)
+    pretrainer = Pretrainer(collect_in=collect_in, loadables=loadables, paths=paths)
+    run_on_main(pretrainer.collect_files)
+    pretrainer.load_collected()
+    return paths

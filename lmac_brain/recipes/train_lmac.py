@@ -1,0 +1,64 @@
+"""Recipe: train L-MAC, or fine-tune it (``recipes/<DATASET>/train_lmac.py``)."""
+
+import logging
+import os
+
+from lmac_brain.dataio import classification_datasets
+from lmac_brain.experiment import setup_experiment
+from lmac_brain.lmac_brain import LMACBrain
+from lmac_brain.mixing import build_noise_augmenter
+from lmac_brain.pretrained import load_pretrained
+from lmac_brain.report import format_table
+
+logger = logging.getLogger(__name__)
+
+RECIPE_DIRS = {"esc50": "ESC50", "us8k": "US8K"}
+
+
+def load_classifier(hparams, dataset):
+    """Load the frozen classifier's weights from ``classifier_source``."""
+    recipe = RECIPE_DIRS[dataset]
+    load_pretrained(
+        {"embedding_model": hparams["embedding_model"], "classifier": hparams["classifier"]},
+        hparams["classifier_source"],
+        collect_in=os.path.join(hparams["save_folder"], "pretrained_classifier"),
+        min_key="error",
+        hint=f"Train it first: python recipes/{recipe}/train_classifier.py "
+        "hparams/classifier_cnn14.yaml --data_folder=... (or set --classifier_source).",
+    )
+
+
+def run(argv, dataset):
+    """Prepare data, load the classifier (and stage-one L-MAC), fit, evaluate, print metrics."""
+    hparams, run_opts = setup_experiment(argv, dataset)
+    load_classifier(hparams, dataset)
+    if hparams["finetuning"]:
+        load_pretrained(
+            {"decoder": hparams["decoder"]},
+            hparams["lmac_source"],
+            collect_in=os.path.join(hparams["save_folder"], "pretrained_lmac"),
+            min_key="loss",
+            hint=f"Train the first stage first: python recipes/{RECIPE_DIRS[dataset]}/train_lmac.py "
+            "hparams/lmac_cnn14.yaml ... (or set --lmac_source).",
+        )
+    datasets = classification_datasets(hparams)
+
+    brain = LMACBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.noise_augmenter = build_noise_augmenter(hparams)
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_loader_options"],
+        valid_loader_kwargs=hparams["test_loader_options"],
+    )
+    brain.evaluate(datasets["test"], min_key="loss", test_loader_kwargs=hparams["test_loader_options"])
+    logger.info("Test metrics of %s:\n%s", hparams["experiment_name"],
+                format_table([{"method": hparams["experiment_name"], **brain.test_stats}]))
+    return 0

@@ -1,0 +1,18 @@
+#!/usr/bin/env python3
+"""Train L-MAC to explain the CNN14 classifier of ESC-50 (paper Eq. 2), or fine-tune it.
+
+    python recipes/ESC50/train_lmac.py hparams/lmac_cnn14.yaml --data_folder=/path/to/ESC-50 \
+        [--add_wham_noise=True --wham_folder=/path]
+    python recipes/ESC50/train_lmac.py hparams/lmac_cnn14_ft.yaml --data_folder=...   # fine-tuning
+
+Needs a trained classifier (recipes/ESC50/train_classifier.py, or --classifier_source=HF id or
+folder). Writes checkpoints, train_log.txt (loss, AI, AD, AG, FF, FidIn, MM per epoch) and
+listenable/ (original, interpretation and residual wavs + a PNG per item) under
+results/esc50/<experiment_name>/<seed>/.
+"""
+
+from lmac_brain.experiment import main_entry
+from lmac_brain.recipes.train_lmac import run
+
+if __name__ == "__main__":
+    main_entry(lambda argv: run(argv, dataset="esc50"))
