@@ -8,12 +8,13 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
+from lmac_brain.distributed import CPUDistributedMixin
 from lmac_brain.plots import save_confusion_matrix
 
 logger = logging.getLogger(__name__)
 
 
-class ClassifierBrain(sb.Brain):
+class ClassifierBrain(CPUDistributedMixin, sb.Brain):
     """Cross-entropy training of ``modules.model`` (an ``AudioClassifier``) on waveforms.
 
     Optional ``noise_augmenter`` (passed as an attribute after construction) mixes WHAM! noise

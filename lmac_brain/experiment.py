@@ -84,6 +84,7 @@ def setup_experiment(argv, dataset, needs_classes=True):
         SpeechBrain run options (device, distributed, ...).
     """
     hparams_file, run_opts, cli_overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)  # no-op unless launched by torchrun
     text, overrides = read_hparams_text(hparams_file, parse_overrides(cli_overrides))
     overrides.setdefault("dataset", dataset)
     # n_classes is only known after preparation; any value does to read the folders.

@@ -7,6 +7,7 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
+from lmac_brain.distributed import CPUDistributedMixin
 from lmac_brain.listenable import save_interpretation, stft_mask
 from lmac_brain.metrics import MetricAccumulator, faithfulness_per_item, mask_mean
 
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_KEY = "loss"
 
 
-class LMACBrain(sb.Brain):
+class LMACBrain(CPUDistributedMixin, sb.Brain):
     """Trains ``modules.decoder`` to mask the input of a frozen ``hparams.classifier_model``.
 
     Loss (Eq. 2), with ``y`` the classifier's own decision on the unmasked input::

@@ -113,8 +113,7 @@ class SpectralFrontEnd(torch.nn.Module):
         (0 where no band does), so a mel-grid mask or saliency lands on the right frequencies
         instead of being stretched linearly over the linear axis.
         """
-        weights = self.mel_matrix / self.mel_matrix.sum(dim=1, keepdim=True).clamp_min(1e-8)
-        return torch.matmul(mel_map, weights.t())
+        return mel_to_linear(mel_map, self.mel_matrix)
 
     def invert(self, mag, phase, length):
         """Waveform of magnitude ``mag`` with phase ``phase`` (paper Eq. 3), ``length`` samples."""
@@ -128,3 +127,29 @@ class SpectralFrontEnd(torch.nn.Module):
             center=True,
             length=length,
         )
+
+
+def mel_to_linear(mel_map, mel_matrix):
+    """Map a ``[..., n_mels]`` map to ``[..., n_freq]`` STFT bins through the filterbank.
+
+    Each STFT bin takes the filterbank-weighted average of the mel bands covering it (rows of
+    ``mel_matrix`` normalised to sum to 1); bins that no band covers get 0.
+
+    Arguments
+    ---------
+    mel_map : torch.Tensor
+        ``[..., n_mels]`` map (e.g. an upsampled CAM).
+    mel_matrix : torch.Tensor
+        ``[n_freq, n_mels]`` filterbank (``SpectralFrontEnd.mel_matrix``).
+
+    Example
+    -------
+    >>> fb = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.0, 2.0]])
+    >>> mel_to_linear(torch.tensor([[1.0, 0.0]]), fb)
+    tensor([[0.0000, 1.0000, 0.5000, 0.0000]])
+    """
+    weights = mel_matrix.to(mel_map)
+    total = weights.sum(dim=1, keepdim=True)
+    tiny = torch.finfo(weights.dtype).tiny
+    weights = torch.where(total > 0, weights / total.clamp_min(tiny), 0.0)
+    return torch.matmul(mel_map, weights.transpose(0, 1))

@@ -1,0 +1,31 @@
+"""Explanation methods behind one interface (see :mod:`lmac_brain.explainers.base`).
+
+Importing this package registers the built-in methods; build any of them by name::
+
+    explainer = build_explainer("ig", classifier, "stft", n_steps=50, internal_batch_size=16)
+    mask = explainer(x, target)  # [batch, time, freq] in [0, 1], the shape of x
+"""
+
+from lmac_brain.explainers.base import (
+    MASK_PROTOCOLS,
+    Explainer,
+    attribution_to_mask,
+    available_explainers,
+    build_explainer,
+    register,
+)
+from lmac_brain.explainers import gradient, lmac, trivial  # noqa: F401  (registers the methods)
+from lmac_brain.explainers.gradient import AttributionExplainer, cam_to_input
+from lmac_brain.spectral import mel_to_linear
+
+__all__ = [
+    "MASK_PROTOCOLS",
+    "AttributionExplainer",
+    "Explainer",
+    "attribution_to_mask",
+    "available_explainers",
+    "build_explainer",
+    "cam_to_input",
+    "mel_to_linear",
+    "register",
+]

@@ -1,0 +1,62 @@
+"""L-MAC as an explainer: one classifier pass gives the hidden representations, the trained
+decoder turns them into the mask (so an explanation costs about one classifier forward)."""
+
+import os
+
+import torch
+
+from lmac_brain.decoder import build_decoder
+from lmac_brain.explainers.base import Explainer, register
+from lmac_brain.pretrained import resolve_checkpoint_dir
+
+
+def load_decoder(classifier, domain, source):
+    """A decoder for ``classifier`` with the weights of ``source`` (an L-MAC recipe's save
+    folder, best checkpoint by validation loss, or a folder holding ``decoder.ckpt``).
+
+    The decoder's widths are read from the checkpoint, so any trained configuration loads.
+    """
+    folder = resolve_checkpoint_dir(
+        source, min_key="loss", hint="Train one with recipes/<DATASET>/train_lmac.py."
+    )
+    state = torch.load(os.path.join(folder, "decoder.ckpt"), map_location="cpu")
+    decoder = build_decoder(
+        classifier.embedding_model,
+        classifier.frontend,
+        domain,
+        width=state["project.0.weight"].shape[0],
+        out_width=state["refine.0.0.weight"].shape[0],
+    )
+    decoder.load_state_dict(state)
+    return decoder
+
+
+@register("lmac")
+class LMACExplainer(Explainer):
+    """Mask from a trained L-MAC decoder.
+
+    Arguments
+    ---------
+    classifier : lmac_brain.classifier.AudioClassifier
+        The classifier the decoder was trained on.
+    domain : str
+        The domain the decoder was trained for.
+    source : str, optional
+        Where to load the decoder from (see ``load_decoder``).
+    decoder : lmac_brain.decoder.MaskDecoder, optional
+        An already built decoder (e.g. the one being trained).
+    """
+
+    def __init__(self, classifier, domain, source=None, decoder=None):
+        super().__init__(classifier, domain)
+        if decoder is None:
+            if source is None:
+                raise ValueError("The lmac explainer needs a trained decoder: pass source=...")
+            decoder = load_decoder(classifier, domain, source)
+        self.decoder = decoder.eval()
+
+    def explain(self, x, target):
+        # L-MAC explains the classifier's own decision, so `target` is not needed.
+        with torch.no_grad():
+            _, hidden = self.classifier.logits_of_input(x, self.domain, return_hidden=True)
+            return self.decoder(hidden, x.shape[1])
