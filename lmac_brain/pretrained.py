@@ -64,6 +64,7 @@ def load_pretrained(loadables, source, collect_in, min_key=None, hint=""):
     that trains the model).
     """
     paths = checkpoint_paths(list(loadables), str(source), min_key, hint)
+    os.makedirs(collect_in, exist_ok=True)
     pretrainer = Pretrainer(collect_in=collect_in, loadables=loadables, paths=paths)
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()

@@ -15,6 +15,7 @@ from lmac_brain.explainers.base import (
     register,
 )
 from lmac_brain.explainers import gradient, lmac, trivial  # noqa: F401  (registers the methods)
+from lmac_brain.explainers import l2i  # noqa: F401  (registers "l2i")
 from lmac_brain.explainers.gradient import AttributionExplainer, cam_to_input
 from lmac_brain.spectral import mel_to_linear
 

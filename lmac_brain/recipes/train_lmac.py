@@ -3,12 +3,14 @@
 import logging
 import os
 
+import speechbrain as sb
+
 from lmac_brain.dataio import classification_datasets
 from lmac_brain.experiment import setup_experiment
 from lmac_brain.lmac_brain import LMACBrain
 from lmac_brain.mixing import build_noise_augmenter
 from lmac_brain.pretrained import load_pretrained
-from lmac_brain.report import format_table
+from lmac_brain.report import format_table, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ def run(argv, dataset):
         valid_loader_kwargs=hparams["test_loader_options"],
     )
     brain.evaluate(datasets["test"], min_key="loss", test_loader_kwargs=hparams["test_loader_options"])
-    logger.info("Test metrics of %s:\n%s", hparams["experiment_name"],
-                format_table([{"method": hparams["experiment_name"], **brain.test_stats}]))
+    row = {"method": hparams["experiment_name"], **brain.test_stats}
+    if sb.utils.distributed.if_main_process():
+        write_json(os.path.join(hparams["output_folder"], "test_metrics.json"), row)
+    logger.info("Test metrics of %s:\n%s", hparams["experiment_name"], format_table([row]))
     return 0

@@ -1,0 +1,124 @@
+"""L-MAC cost relative to one classifier forward, measured in one run (issue: speed targets).
+
+    python benchmarks/bench_lmac.py [--device cuda] [--batch 8] [--seconds 5] [--repeats 3]
+
+For the paper CNN14 (width 64, n_fft 1024, 80 mels) and the compact one, on the same batch of
+``batch`` clips of ``seconds`` s at 16 kHz, prints: classifier forward time, one L-MAC training
+step (forward, Eq. 2 loss, backward, Adam step) and one explanation (waveform -> mask), their
+ratios to the forward (targets: step <= 8, explanation <= 1.5), the decoder's parameter count and
+the peak RSS of the process that ran them (each configuration runs in its own process).
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import speechbrain as sb
+import torch
+from torch import nn
+
+from lmac_brain.classifier import AudioClassifier
+from lmac_brain.cnn14 import Cnn14
+from lmac_brain.decoder import build_decoder
+from lmac_brain.explainers.lmac import LMACExplainer
+from lmac_brain.lmac_brain import LMACBrain
+from lmac_brain.spectral import SpectralFrontEnd
+
+CONFIGS = {
+    "paper": dict(n_fft=1024, hop_length_ms=11.6099, win_length_ms=23.2199, n_mels=80, base_channels=64, width=64),
+    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8, width=32),
+}
+
+
+def timed(fn, device, repeats):
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(name, device, batch_size, seconds, repeats):
+    cfg = CONFIGS[name]
+    torch.manual_seed(0)
+    frontend = SpectralFrontEnd(16000, cfg["n_fft"], cfg["hop_length_ms"], cfg["win_length_ms"], cfg["n_mels"])
+    cnn = Cnn14(cfg["n_mels"], base_channels=cfg["base_channels"])
+    classifier = AudioClassifier(frontend, cnn, nn.Linear(cnn.emb_dim, 50)).to(device).eval()
+    classifier.requires_grad_(False)
+    decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"])
+    hparams = dict(classifier_model=classifier, domain="stft", l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
+                   finetuning=False, n_listenable=0, listen_every=1, output_folder="/tmp")
+    brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=2e-4),
+                      hparams=hparams, run_opts={"device": device})
+    brain.on_fit_start()
+    wavs = torch.randn(batch_size, int(16000 * seconds)) * 0.1
+    batch = sb.dataio.batch.PaddedBatch([{"id": str(i), "sig": w} for i, w in enumerate(wavs)])
+    wavs_dev = wavs.to(device)
+    explainer = LMACExplainer(classifier, "stft", decoder=brain.modules.decoder)
+
+    def forward():
+        with torch.no_grad():
+            classifier(wavs_dev)
+
+    def step():
+        brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+        brain.modules.train()
+        brain.fit_batch(batch)
+
+    def explain():
+        mag, _ = frontend.magnitude_phase(wavs_dev)
+        explainer(classifier.domain_input(mag, "stft"))
+
+    t_forward = timed(forward, device, repeats)
+    t_step = timed(step, device, repeats)
+    t_explain = timed(explain, device, repeats)
+    return {
+        "config": name,
+        "device": device,
+        "batch": f"{batch_size} x {seconds:g} s",
+        "forward_s": round(t_forward, 4),
+        "train_step_s": round(t_step, 4),
+        "explain_s": round(t_explain, 4),
+        "step_over_forward": round(t_step / t_forward, 2),
+        "explain_over_forward": round(t_explain / t_forward, 2),
+        "decoder_params": sum(p.numel() for p in decoder.parameters()),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.device, args.batch, args.seconds, args.repeats)))
+        return
+    rows = []
+    for name in args.configs:
+        cmd = [sys.executable, __file__, "--child", name, "--device", args.device, "--batch", str(args.batch),
+               "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    from lmac_brain.report import format_table
+
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Recipe: evaluate every explanation method (``recipes/<DATASET>/eval.py``).
+
+Reads like its steps: prepare the data, validate the whole configuration (methods,
+checkpoints, conditions), load the classifier, run the harness of
+:mod:`lmac_brain.evaluation`, which writes ``metrics.csv`` and ``metrics.md`` under
+``results/<dataset>/<experiment_name>/<seed>/``.
+"""
+
+import logging
+import os
+
+from lmac_brain.dataio import classification_dataset, has_ground_truth
+from lmac_brain.evaluation import run_evaluation, validate_configuration
+from lmac_brain.experiment import setup_experiment
+from lmac_brain.recipes.train_lmac import load_classifier
+
+logger = logging.getLogger(__name__)
+
+
+def run(argv, dataset):
+    """Evaluate the configured methods on ``dataset``'s test set; returns the exit status.
+
+    Arguments
+    ---------
+    argv : list
+        ``hparams/eval_cnn14.yaml [--key=value ...]``.
+    dataset : str
+        ``"esc50"`` or ``"us8k"``.
+    """
+    hparams, run_opts = setup_experiment(argv, dataset)
+    conditions = validate_configuration(
+        hparams["methods"],
+        hparams["domains"],
+        hparams["conditions"],
+        hparams["manifests"],
+        hparams["sample_rate"],
+        hparams["clip_seconds"],
+        hparams["condition_seed"],
+    )
+    os.makedirs(hparams["save_folder"], exist_ok=True)  # load_classifier collects files there
+    load_classifier(hparams, dataset)
+    test_manifest = hparams["manifests"]["test"]
+    ground_truth = has_ground_truth(test_manifest)
+    if ground_truth:
+        logger.info("The test items carry their clean event: localization metrics on")
+    test_data = classification_dataset(
+        test_manifest, hparams["sample_rate"], hparams["clip_seconds"], ground_truth=ground_truth
+    )
+    run_evaluation(
+        hparams["classifier_model"],
+        dataset,
+        test_data,
+        hparams["methods"],
+        conditions,
+        hparams["domains"],
+        hparams["output_folder"],
+        loader_options=hparams["test_loader_options"],
+        device=run_opts.get("device") or "cpu",
+    )
+    return 0

@@ -1,0 +1,203 @@
+"""End-to-end test of the evaluation harness (lmac_brain/evaluation.py, recipes/ESC50/eval.py)
+on a tiny ESC-50 twin with a 1-epoch classifier and a 1-epoch L-MAC."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+import lmac_brain.evaluation as evaluation
+from data_prep.synthetic_twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
+from lmac_brain.evaluation import EvaluationConfigError, format_markdown, method_options, validate_methods
+from lmac_brain.experiment import peek_hparams, read_hparams_text
+from lmac_brain.recipes.evaluate import run
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEADER = "dataset,condition,domain,method,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
+CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _train(script, hparams, *args):
+    cmd = [sys.executable, os.path.join(REPO, "recipes", "ESC50", script), os.path.join(REPO, "hparams", hparams),
+           "--number_of_epochs=1", "--clip_seconds=1.0", *args]
+    done = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluation")
+    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, clip_seconds=1.0, seed=0)
+    make_wham_twin(root / "wham", files_per_split=(2, 1, 2), seconds=1.5)
+    make_ljspeech_twin(root / "lj", n_files=3, seconds=1.0)
+    data = f"--data_folder={root / 'esc'}"
+    _train("train_classifier.py", "classifier_cnn14_compact.yaml", data, f"--output_folder={root / 'clf'}")
+    _train("train_lmac.py", "lmac_cnn14_compact.yaml", data, f"--output_folder={root / 'lmac'}",
+           f"--classifier_source={root / 'clf' / 'save'}", "--n_listenable=0")
+    return root
+
+
+METHODS = {
+    "Saliency": {"explainer": "saliency"},
+    "IG": {"explainer": "ig", "n_steps": 2},
+    "Smoothgrad": {"explainer": "smoothgrad", "nt_samples": 2},
+    "L-MAC": {"explainer": "lmac", "domains": ["stft"]},
+    "All ones": {"explainer": "ones"},
+}
+
+
+def write_config(root, name, methods, **keys):
+    """A YAML extending the compact one that keeps only ``methods`` (the others set to null)."""
+    text, overrides = read_hparams_text(os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"),
+                                        {"dataset": "esc50", "data_folder": "x", "n_classes": 3})
+    keep = {label: None for label in peek_hparams(text, overrides)["methods"]}
+    keep.update(methods)
+    doc = {"extends": os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"), "methods": keep,
+           "clip_seconds": 1.0, "batch_size": 4, **keys}
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
+
+
+def argv(root, config, out, *extra):
+    return [config, f"--data_folder={root / 'esc'}", f"--output_folder={out}",
+            f"--classifier_source={root / 'clf' / 'save'}", *extra]
+
+
+def noise_folders(root):
+    return [f"--wham_folder={root / 'wham'}", f"--ljspeech_folder={root / 'lj'}"]
+
+
+def test_harness_end_to_end_and_resume(trained, monkeypatch):
+    root = trained
+    methods = {**METHODS, "L-MAC": {**METHODS["L-MAC"], "source": str(root / "lmac" / "save")}}
+    config = write_config(root, "eval", methods)
+    out = root / "eval_out"
+    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+
+    csv_path = out / "metrics.csv"
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == HEADER
+    rows = list(csv.DictReader(lines))
+    expected = {(c, d, m) for c in CONDITIONS for d in ("stft", "mel") for m in METHODS
+                if not (m == "L-MAC" and d == "mel")}
+    keys = [(r["condition"], r["domain"], r["method"]) for r in rows]
+    assert len(keys) == len(set(keys)) and set(keys) == expected
+    for row in rows:
+        assert row["dataset"] == "esc50" and row["n"] == "6"
+        for name in ("AI", "AD", "AG", "FF", "FidIn", "MM", "loc_auc", "loc_iou", "sec_per_item"):
+            assert row[name] != "", (row, name)  # the twin has ground truth
+        if row["method"] == "All ones":
+            # Constant maps: Quantus is undefined there, so the cells stay empty.
+            assert row["SPS"] == row["COMP"] == ""
+            assert float(row["MM"]) == 1.0 and float(row["AD"]) == 0.0 and float(row["FidIn"]) == 1.0
+        else:
+            assert row["SPS"] != "" and row["COMP"] != ""
+    # The contamination changes what is explained, so conditions differ.
+    sal = {r["condition"]: float(r["AD"]) for r in rows if r["method"] == "Saliency" and r["domain"] == "stft"}
+    assert len(set(sal.values())) > 1
+
+    markdown = (out / "metrics.md").read_text()
+    for condition in CONDITIONS:
+        for domain in ("STFT-Mel", "Mel"):
+            assert f"### esc50, {condition}, {domain}" in markdown
+    for block in markdown.split("### ")[1:]:
+        methods_in_block = [line.split("|")[1].strip() for line in block.splitlines() if line.startswith("| ")][1:]
+        assert methods_in_block[-1] == "All ones"
+
+    # A rerun skips every row: nothing is evaluated, the CSV is unchanged.
+    before = csv_path.read_text()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a finished row was evaluated again")
+
+    monkeypatch.setattr(evaluation, "evaluate_one", forbidden)
+    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+    assert csv_path.read_text() == before
+
+    # Dropping one row: only that row is evaluated again.
+    monkeypatch.undo()
+    calls = []
+    real = evaluation.evaluate_one
+    monkeypatch.setattr(evaluation, "evaluate_one", lambda *a, **k: calls.append(k["progress_desc"]) or real(*a, **k))
+    kept = [line for line in before.splitlines() if not line.startswith("esc50,speech,mel,IG,")]
+    csv_path.write_text("\n".join(kept) + "\n")
+    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+    assert calls == ["speech/mel/IG"]
+    # Same rows again; the re-evaluated one has the same metrics (only its timing differs).
+    def without_timing(text):
+        return sorted(line.rsplit(",", 1)[0] for line in text.splitlines())
+
+    assert without_timing(csv_path.read_text()) == without_timing(before)
+
+
+def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
+    root = trained
+    methods = {
+        "Typo": {"explainer": "salency"},
+        "L-MAC": {"explainer": "lmac", "source": str(root / "no_such_lmac" / "save")},
+        "All ones": {"explainer": "ones"},
+    }
+    config = write_config(root, "bad", methods)
+    out = root / "bad_out"
+    loaded = []
+    monkeypatch.setattr("lmac_brain.recipes.evaluate.load_classifier", lambda *a: loaded.append(a))
+    # No --wham_folder / --ljspeech_folder: the id and speech conditions have no data.
+    with pytest.raises(EvaluationConfigError) as err:
+        run(argv(root, config, out), "esc50")
+    message = str(err.value)
+    assert "4 problem(s)" in message
+    assert "'salency'" in message and "unknown explainer" in message
+    assert str(root / "no_such_lmac" / "save") in message and "train_lmac.py" in message
+    assert "'id'" in message and "wham_folder" in message
+    assert "'speech'" in message and "ljspeech_folder" in message
+    assert not loaded
+    assert not (out / "metrics.csv").exists()
+
+
+def test_checkpoint_of_the_wrong_domain_is_caught_when_building(trained):
+    # An L-MAC trained in the STFT domain cannot explain in the mel domain: reported, not run.
+    root = trained
+    methods = {"L-MAC": {"explainer": "lmac", "source": str(root / "lmac" / "save")}}
+    config = write_config(root, "wrong_domain", methods, conditions={"id": None, "speech": None})
+    with pytest.raises(EvaluationConfigError, match=r"'L-MAC' \(mel\): cannot build 'lmac'"):
+        run(argv(root, config, root / "wrong_domain_out"), "esc50")
+    assert not (root / "wrong_domain_out" / "metrics.csv").exists()
+
+
+def test_method_options_and_validation(tmp_path):
+    spec = {"explainer": "lmac", "source": {"stft": "a", "mel": "b"}, "domains": ["stft"]}
+    assert method_options(spec, "stft") == ("lmac", {"source": "a"})
+    problems = validate_methods(
+        {"x": {"explainer": "ones", "value": {"stft": 1}}, "y": {"explainer": "lmac"}, "z": "ones",
+         "off": None},
+        ["stft", "mel"],
+    )
+    assert len(problems) == 3
+    assert "'value' gives no value for domain 'mel'" in problems[0]
+    assert "needs 'source'" in problems[1]
+    assert "'explainer' key" in problems[2]
+    assert validate_methods({"w": {"explainer": "lmac", "source": str(tmp_path)}}, ["stft"])  # empty folder
+    assert validate_methods({"o": {"explainer": "ones"}}, ["stft"]) == []
+
+
+def test_markdown_puts_the_baseline_last():
+    rows = [{"dataset": "d", "condition": "c", "domain": "stft", "method": m, "n": "2", "AI": "1", "loc_auc": ""}
+            for m in ("All ones", "B", "A")]
+    text = format_markdown(rows, baselines={"All ones"}, method_order=["A", "B", "All ones"])
+    order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")][1:]
+    assert order == ["A", "B", "All ones"]
+    assert "loc_auc" not in text and "### d, c, STFT-Mel" in text
