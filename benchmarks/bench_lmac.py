@@ -30,7 +30,7 @@ from lmac_brain.spectral import SpectralFrontEnd
 
 CONFIGS = {
     "paper": dict(n_fft=1024, hop_length_ms=11.6099, win_length_ms=23.2199, n_mels=80, base_channels=64, width=64),
-    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8, width=32),
+    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8, width=16),
 }
 
 

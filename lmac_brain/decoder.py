@@ -35,8 +35,8 @@ class MaskDecoder(nn.Module):
         mask; ``None`` gives a Mel-domain mask.
     width : int
         Channels inside the decoder.
-    out_width : int
-        Channels of the last, full-resolution convolution.
+    out_width : int, optional
+        Channels of the last, full-resolution convolution (default ``width // 4``, at least 4).
 
     Example
     -------
@@ -50,8 +50,10 @@ class MaskDecoder(nn.Module):
     torch.Size([2, 97, 40])
     """
 
-    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=16):
+    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None):
         super().__init__()
+        # The full-resolution convolution dominates the decoder's cost: keep it narrow.
+        out_width = out_width or max(width // 4, 4)
         self.n_mels = n_mels
         self.project = nn.ModuleList(nn.Conv2d(c, width, 1) for c in hidden_channels)
         self.merge = nn.ModuleList(_conv_block(width, width) for _ in hidden_channels[2:])
@@ -82,7 +84,7 @@ def _resize(x, size):
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-def build_decoder(embedding_model, frontend, domain, width=64, out_width=16):
+def build_decoder(embedding_model, frontend, domain, width=64, out_width=None):
     """A ``MaskDecoder`` sized for ``embedding_model`` and masking ``domain`` ("stft" | "mel")."""
     from lmac_brain.classifier import check_domain
 

@@ -7,6 +7,8 @@ the same shape. Metrics, sanity checks and the interpret CLI see only this inter
 methods by name with :func:`build_explainer`; a new method joins with ``@register("name")``.
 """
 
+import abc
+
 import torch
 from torch import nn
 
@@ -17,7 +19,7 @@ MASK_PROTOCOLS = ("normalize", "topk")
 _REGISTRY = {}
 
 
-class Explainer(nn.Module):
+class Explainer(nn.Module, metaclass=abc.ABCMeta):
     """Base class: maps the domain input of a batch to a mask of exactly the same shape.
 
     Subclasses implement :meth:`explain`; callers use ``explainer(x, target)``.
@@ -49,6 +51,10 @@ class Explainer(nn.Module):
     >>> Half(clf, "mel")(x, torch.tensor([0, 3])).shape == x.shape
     True
     """
+
+    # Methods that always explain the classifier's own decision (L-MAC) set this to False, so
+    # no extra classifier pass is spent computing a target they would not use.
+    uses_target = True
 
     def __init__(self, classifier, domain):
         super().__init__()
@@ -93,6 +99,8 @@ class Explainer(nn.Module):
         self.classifier.eval()
         x = x.detach()
         if target is None:
+            if not self.uses_target:
+                return self._checked(self.explain(x, None), x)
             target = self.predict(x)
         target = torch.as_tensor(target, dtype=torch.long, device=x.device).reshape(-1)
         if target.numel() == 1:
@@ -101,7 +109,9 @@ class Explainer(nn.Module):
             raise ValueError(
                 f"target has {target.shape[0]} entries for a batch of {x.shape[0]}"
             )
-        mask = self.explain(x, target)
+        return self._checked(self.explain(x, target), x)
+
+    def _checked(self, mask, x):
         if mask.shape != x.shape:
             raise RuntimeError(
                 f"{type(self).__name__} returned a mask of shape {tuple(mask.shape)} "
@@ -110,9 +120,9 @@ class Explainer(nn.Module):
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
         return mask.detach().to(device=x.device, dtype=dtype)
 
+    @abc.abstractmethod
     def explain(self, x, target):
         """Return the mask of ``x`` (detached input) for ``target`` (``[batch]`` long)."""
-        raise NotImplementedError
 
 
 def register(name):

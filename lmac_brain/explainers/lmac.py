@@ -47,6 +47,8 @@ class LMACExplainer(Explainer):
         An already built decoder (e.g. the one being trained).
     """
 
+    uses_target = False
+
     def __init__(self, classifier, domain, source=None, decoder=None):
         super().__init__(classifier, domain)
         if decoder is None:
