@@ -50,7 +50,8 @@ class ClassifierBrain(CPUDistributedMixin, sb.Brain):
         stats = {"loss": stage_loss, "error": self.error_stats.error_rate()}
         stats["accuracy"] = 1.0 - stats["error"]
         if stage == sb.Stage.VALID:
-            lr = self.optimizer.param_groups[0]["lr"]
+            lr, next_lr = self.hparams.lr_annealing(epoch)
+            sb.nnet.schedulers.update_learning_rate(self.optimizer, next_lr)
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch": epoch, "lr": lr},
                 train_stats={"loss": self.train_loss},
