@@ -133,3 +133,30 @@ def prepare_data(dataset, plain):
 def main_entry(run):
     """Run ``run(sys.argv[1:])``, the common ``__main__`` of the recipe scripts."""
     sys.exit(run(sys.argv[1:]) or 0)
+
+
+def train_and_test(brain_class, hparams, run_opts, datasets, min_key):
+    """Build ``brain_class`` from the hparams, fit it, and test the best checkpoint by ``min_key``.
+
+    The shared body of the training recipes: modules, optimizer and checkpointer come from the
+    YAML; WHAM! augmentation is on when ``add_wham_noise`` is. Returns the Brain.
+    """
+    from lmac_brain.mixing import build_noise_augmenter
+
+    brain = brain_class(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.noise_augmenter = build_noise_augmenter(hparams)
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_loader_options"],
+        valid_loader_kwargs=hparams["test_loader_options"],
+    )
+    brain.evaluate(datasets["test"], min_key=min_key, test_loader_kwargs=hparams["test_loader_options"])
+    return brain

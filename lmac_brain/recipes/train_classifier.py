@@ -2,8 +2,7 @@
 
 from lmac_brain.classifier_brain import ClassifierBrain
 from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment
-from lmac_brain.mixing import build_noise_augmenter
+from lmac_brain.experiment import setup_experiment, train_and_test
 
 
 def run(argv, dataset):
@@ -11,21 +10,4 @@ def run(argv, dataset):
     hparams, run_opts = setup_experiment(argv, dataset)
     datasets = classification_datasets(hparams)
 
-    brain = ClassifierBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.noise_augmenter = build_noise_augmenter(hparams)
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=hparams["train_loader_options"],
-        valid_loader_kwargs=hparams["test_loader_options"],
-    )
-    brain.evaluate(
-        datasets["test"], min_key="error", test_loader_kwargs=hparams["test_loader_options"]
-    )
+    train_and_test(ClassifierBrain, hparams, run_opts, datasets, min_key="error")

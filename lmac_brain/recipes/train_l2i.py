@@ -12,9 +12,8 @@ import os
 from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment
+from lmac_brain.experiment import setup_experiment, train_and_test
 from lmac_brain.l2i_brain import CHECKPOINT_KEY, L2IBrain
-from lmac_brain.mixing import build_noise_augmenter
 from lmac_brain.nmf import NMFDictionary, collect_frames, learn_nmf
 from lmac_brain.recipes.train_lmac import load_classifier
 from lmac_brain.report import format_table
@@ -56,23 +55,7 @@ def run(argv, dataset):
     run_on_main(learn_dictionary, args=[hparams, datasets["train"], nmf_path])
     hparams["nmf"].load(nmf_path)
 
-    brain = L2IBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.noise_augmenter = build_noise_augmenter(hparams)
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=hparams["train_loader_options"],
-        valid_loader_kwargs=hparams["test_loader_options"],
-    )
-    brain.evaluate(datasets["test"], min_key=CHECKPOINT_KEY,
-                   test_loader_kwargs=hparams["test_loader_options"])
+    brain = train_and_test(L2IBrain, hparams, run_opts, datasets, min_key=CHECKPOINT_KEY)
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"],
                 format_table([{"method": hparams["experiment_name"], **brain.test_stats}]))
     return 0

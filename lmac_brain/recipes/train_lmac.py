@@ -6,9 +6,8 @@ import os
 import speechbrain as sb
 
 from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment
-from lmac_brain.lmac_brain import LMACBrain
-from lmac_brain.mixing import build_noise_augmenter
+from lmac_brain.experiment import setup_experiment, train_and_test
+from lmac_brain.lmac_brain import CHECKPOINT_KEY, LMACBrain
 from lmac_brain.pretrained import load_pretrained
 from lmac_brain.report import format_table, write_json
 
@@ -45,22 +44,7 @@ def run(argv, dataset):
         )
     datasets = classification_datasets(hparams)
 
-    brain = LMACBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.noise_augmenter = build_noise_augmenter(hparams)
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=hparams["train_loader_options"],
-        valid_loader_kwargs=hparams["test_loader_options"],
-    )
-    brain.evaluate(datasets["test"], min_key="loss", test_loader_kwargs=hparams["test_loader_options"])
+    brain = train_and_test(LMACBrain, hparams, run_opts, datasets, min_key=CHECKPOINT_KEY)
     row = {"method": hparams["experiment_name"], **brain.test_stats}
     if sb.utils.distributed.if_main_process():
         write_json(os.path.join(hparams["output_folder"], "test_metrics.json"), row)
