@@ -49,11 +49,7 @@ def test_binarized_target_thresholds_relative_to_item_peak():
     assert out[1].eq(1).all()
 
 
-class _Hparams(dict):
-    __getattr__ = dict.__getitem__
-
-
-def _tiny_brain(tmp_path, classifier_folder):
+def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
     torch.manual_seed(0)
     frontend = SpectralFrontEnd(16000, 256, 16, 16, 32)
     classifier = AudioClassifier(frontend, Cnn14(32, base_channels=4), nn.Linear(128, 4))
@@ -61,9 +57,9 @@ def _tiny_brain(tmp_path, classifier_folder):
         {"embedding_model": classifier.embedding_model, "classifier": classifier.head},
         str(classifier_folder / "save"), collect_in=str(tmp_path / "pretrained"), min_key="error",
     )
-    decoder = build_decoder(classifier.embedding_model, frontend, "stft", width=8)
+    decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8)
     hparams = dict(
-        classifier_model=classifier, domain="stft", l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
+        classifier_model=classifier, domain=domain, l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
         finetuning=False, n_listenable=0, listen_every=1, output_folder=str(tmp_path),
     )
     brain = LMACBrain(
@@ -109,3 +105,12 @@ def test_checkpoint_key_is_a_logged_validation_stat(tmp_path, tiny_classifier):
     stats = {"loss": float(loss), **brain.metrics.summarize()}
     assert CHECKPOINT_KEY in stats
     assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(stats)
+
+
+def test_mel_domain_variant_trains(tmp_path, tiny_classifier):
+    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel")
+    batch = _batch(_test_clips(tiny_classifier, 4))
+    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+    brain.fit_batch(batch)
+    out = brain.interpret(batch.sig[0])
+    assert out["mask"].shape == out["x"].shape == (4, out["x"].shape[1], 32)  # the mel grid

@@ -66,3 +66,15 @@ def test_classifier_under_ddp_gives_one_set_of_outputs(tiny_twin, tmp_path):
     assert valid_epochs(tmp_path / "train_log.txt") == [1, 2]  # logged once, not per process
     assert len(list((tmp_path / "save").glob("CKPT+*"))) == 1
     assert len(re.findall(r"test accuracy", (tmp_path / "train_log.txt").read_text())) == 1
+
+
+def test_us8k_classifier_recipe_reads_mixed_rates_and_channels(tmp_path):
+    from data_prep.synthetic_twins import make_us8k_twin
+
+    data = make_us8k_twin(tmp_path / "US8K", n_classes=3, clips_per_class_per_fold=1, max_seconds=1.5, seed=0)
+    out = tmp_path / "out"
+    run_recipe("recipes/US8K/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
+               f"--data_folder={data}", f"--output_folder={out}", "--number_of_epochs=1", *TINY)
+    rows = (out / "confusion_matrix.csv").read_text().strip().splitlines()
+    assert len(rows) == 4  # 3 classes, from the data
+    assert sum(int(v) for row in rows[1:] for v in row.split(",")[1:]) == 3  # fold 10: one clip per class
