@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import speechbrain as sb
-import torch
 import torch.nn.functional as F
 
 from lmac_brain.distributed import CPUDistributedMixin

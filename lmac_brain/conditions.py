@@ -20,6 +20,7 @@ kind               what is added to the test clip                      default S
 A condition whose data is missing raises :class:`MissingConditionData` when it is built.
 """
 
+import abc
 import json
 import logging
 
@@ -44,7 +45,7 @@ def _generator(item_id, seed):
     return torch.Generator().manual_seed(item_seed(item_id, seed))
 
 
-class Condition:
+class Condition(abc.ABC):
     """Base class: ``condition(wavs, item_ids)`` returns ``(mixture, added)``.
 
     Arguments
@@ -85,9 +86,9 @@ class Condition:
         gen = _generator(item_id, self.seed + 1)
         return low + (high - low) * float(torch.rand(1, generator=gen))
 
+    @abc.abstractmethod
     def interference(self, item_ids, n_samples):
-        """``[batch, n_samples]`` signal to add, one row per item (subclasses)."""
-        raise NotImplementedError
+        """``[batch, n_samples]`` signal to add, one row per item."""
 
     def __call__(self, wavs, item_ids):
         """Contaminate a batch.
@@ -129,6 +130,10 @@ class CleanCondition(Condition):
 
     def __init__(self, seed=0, name=None):
         super().__init__(seed, None, name)
+
+    def interference(self, item_ids, n_samples):
+        """Nothing is added."""
+        return torch.zeros(len(item_ids), n_samples)
 
 
 class BankCondition(Condition):

@@ -8,16 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from lmac_brain.distributed import CPUDistributedMixin
+from lmac_brain.interpreter_stats import InterpreterStatsMixin
 from lmac_brain.l2i import l2i_mask
-from lmac_brain.metrics import MetricAccumulator, faithfulness_per_item, mask_mean
+from lmac_brain.metrics import faithfulness_per_item, mask_mean
 
 logger = logging.getLogger(__name__)
 
-# The key checkpoints are selected by; it is logged at every validation (tested).
-CHECKPOINT_KEY = "loss"
 
-
-class L2IBrain(CPUDistributedMixin, sb.Brain):
+class L2IBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
     """Trains ``modules.psi`` and ``modules.theta``; ``hparams.classifier_model`` and
     ``hparams.nmf`` (the dictionary) stay frozen, outside ``modules``.
 
@@ -103,26 +101,3 @@ class L2IBrain(CPUDistributedMixin, sb.Brain):
         ).chunk(2)
         self.metrics.update(faithfulness_per_item(out["logits"], logits_in, logits_out))
         self.metrics.update({"MM": mask_mean(mask)})
-
-    def on_stage_start(self, stage, epoch=None):
-        self.metrics = MetricAccumulator()
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        self.metrics.all_reduce()
-        stats = {"loss": stage_loss, **self.metrics.summarize()}
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]},
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(meta=stats, min_keys=[CHECKPOINT_KEY])
-        else:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            self.test_stats = stats

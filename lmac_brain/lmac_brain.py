@@ -8,16 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from lmac_brain.distributed import CPUDistributedMixin
+from lmac_brain.interpreter_stats import InterpreterStatsMixin
 from lmac_brain.listenable import save_interpretation, stft_mask
-from lmac_brain.metrics import MetricAccumulator, faithfulness_per_item, mask_mean
+from lmac_brain.metrics import faithfulness_per_item, mask_mean
 
 logger = logging.getLogger(__name__)
 
-# The key checkpoints are selected by; it is logged at every validation (tested).
-CHECKPOINT_KEY = "loss"
 
-
-class LMACBrain(CPUDistributedMixin, sb.Brain):
+class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
     """Trains ``modules.decoder`` to mask the input of a frozen ``hparams.classifier_model``.
 
     Loss (Eq. 2), with ``y`` the classifier's own decision on the unmasked input::
@@ -115,31 +113,11 @@ class LMACBrain(CPUDistributedMixin, sb.Brain):
             self.n_saved += 1
 
     def on_stage_start(self, stage, epoch=None):
-        self.metrics = MetricAccumulator()
+        super().on_stage_start(stage, epoch)
         self.n_saved = 0
         self.listen_tag = "test" if stage == sb.Stage.TEST else f"epoch{epoch}"
         if stage == sb.Stage.VALID and epoch % self.hparams.listen_every:
             self.n_saved = self.hparams.n_listenable  # nothing to write this epoch
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        self.metrics.all_reduce()
-        stats = {"loss": stage_loss, **self.metrics.summarize()}
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]},
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(meta=stats, min_keys=[CHECKPOINT_KEY])
-        else:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            self.test_stats = stats
 
 
 def total_variation(mask):

@@ -10,7 +10,8 @@ from lmac_brain.audio import read_clip
 from lmac_brain.classifier import AudioClassifier
 from lmac_brain.cnn14 import Cnn14
 from lmac_brain.decoder import build_decoder
-from lmac_brain.lmac_brain import CHECKPOINT_KEY, LMACBrain, binarized_target, guidance_loss
+from lmac_brain.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.lmac_brain import LMACBrain, binarized_target, guidance_loss
 from lmac_brain.pretrained import load_pretrained
 from lmac_brain.spectral import SpectralFrontEnd
 

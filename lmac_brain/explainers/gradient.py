@@ -17,6 +17,8 @@ returns an empty tensor (it cannot interpolate the 4-D CAM to a 1-D shape), and 
 GradCAM is therefore captum's ``GuidedBackprop`` times the upsampled ``LayerGradCam`` here.
 """
 
+import abc
+
 import torch
 import torch.nn.functional as F
 from captum.attr import (
@@ -94,9 +96,9 @@ class AttributionExplainer(Explainer):
         """
         self.__dict__["model"] = model
 
+    @abc.abstractmethod
     def attribute(self, x, target):
         """Raw attribution of ``target`` (``[batch]`` long) on the grid of ``x``."""
-        raise NotImplementedError
 
     def explain(self, x, target):
         """Mask of the attribution (see the class docstring)."""

@@ -7,6 +7,7 @@ import os
 import torch
 
 from lmac_brain.explainers.base import Explainer, register
+from lmac_brain.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.l2i import Psi, Theta, l2i_mask
 from lmac_brain.nmf import NMFDictionary
 from lmac_brain.pretrained import resolve_checkpoint_dir
@@ -20,7 +21,7 @@ def load_l2i(classifier, source):
     checkpoint by validation loss) or a folder holding ``psi.ckpt``, ``theta.ckpt`` and
     ``nmf.ckpt``. Sizes are read from the checkpoint, so any trained configuration loads."""
     folder = resolve_checkpoint_dir(
-        source, min_key="loss", hint="Train one with recipes/<DATASET>/train_l2i.py."
+        source, min_key=CHECKPOINT_KEY, hint="Train one with recipes/<DATASET>/train_l2i.py."
     )
 
     def state(name):

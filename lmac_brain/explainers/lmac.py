@@ -7,6 +7,7 @@ import torch
 
 from lmac_brain.decoder import build_decoder
 from lmac_brain.explainers.base import Explainer, register
+from lmac_brain.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.pretrained import resolve_checkpoint_dir
 
 
@@ -17,7 +18,7 @@ def load_decoder(classifier, domain, source):
     The decoder's widths are read from the checkpoint, so any trained configuration loads.
     """
     folder = resolve_checkpoint_dir(
-        source, min_key="loss", hint="Train one with recipes/<DATASET>/train_lmac.py."
+        source, min_key=CHECKPOINT_KEY, hint="Train one with recipes/<DATASET>/train_lmac.py."
     )
     state = torch.load(os.path.join(folder, "decoder.ckpt"), map_location="cpu")
     decoder = build_decoder(

@@ -13,7 +13,8 @@ from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.dataio import classification_datasets
 from lmac_brain.experiment import setup_experiment, train_and_test
-from lmac_brain.l2i_brain import CHECKPOINT_KEY, L2IBrain
+from lmac_brain.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.l2i_brain import L2IBrain
 from lmac_brain.nmf import NMFDictionary, collect_frames, learn_nmf
 from lmac_brain.recipes.train_lmac import load_classifier
 from lmac_brain.report import format_table

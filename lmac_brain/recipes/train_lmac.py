@@ -7,7 +7,8 @@ import speechbrain as sb
 
 from lmac_brain.dataio import classification_datasets
 from lmac_brain.experiment import setup_experiment, train_and_test
-from lmac_brain.lmac_brain import CHECKPOINT_KEY, LMACBrain
+from lmac_brain.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.lmac_brain import LMACBrain
 from lmac_brain.pretrained import load_pretrained
 from lmac_brain.report import format_table, write_json
 
@@ -38,7 +39,7 @@ def run(argv, dataset):
             {"decoder": hparams["decoder"]},
             hparams["lmac_source"],
             collect_in=os.path.join(hparams["save_folder"], "pretrained_lmac"),
-            min_key="loss",
+            min_key=CHECKPOINT_KEY,
             hint=f"Train the first stage first: python recipes/{RECIPE_DIRS[dataset]}/train_lmac.py "
             "hparams/lmac_cnn14.yaml ... (or set --lmac_source).",
         )
