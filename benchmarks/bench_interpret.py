@@ -1,0 +1,137 @@
+"""Speed of the interpret CLI: seconds of compute per explained second of audio.
+
+    python benchmarks/bench_interpret.py [--device cuda] [--seconds 30] [--repeats 3] [--configs compact paper]
+
+For the paper CNN14 (width 64, n_fft 1024, 80 mels, 5 s windows) and the compact one (width 8,
+n_fft 512, 64 mels, 2 s windows), with RANDOM weights (speed does not depend on them), on one
+``seconds``-long recording, prints:
+
+- ``core_s_per_s``: :func:`lmac_brain.interpret.explain_signal` (one STFT, classifier and L-MAC
+  on windows with 50% overlap, stitching) plus the inverse STFTs of the interpretation and the
+  residual, divided by the recording's duration;
+- ``end_to_end_s_per_s``: :func:`lmac_brain.interpret.interpret_inputs` on a 44.1 kHz stereo
+  file of that length (reading, resampling, explaining, writing three wavs, the figure,
+  report.json and index.html), divided by the duration.
+
+Each configuration runs in its own process; the median of ``repeats`` runs after one warm-up.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch import nn
+
+from lmac_brain.classifier import AudioClassifier
+from lmac_brain.cnn14 import Cnn14
+from lmac_brain.decoder import build_decoder
+from lmac_brain.explainers.lmac import LMACExplainer
+from lmac_brain.interpret import collect_inputs, explain_signal, interpret_inputs, listenable_signals
+from lmac_brain.spectral import SpectralFrontEnd
+from lmac_brain.trained_models import ResolvedMethod
+
+CONFIGS = {
+    "paper": dict(n_fft=1024, hop_length_ms=11.6099, win_length_ms=23.2199, n_mels=80, base_channels=64,
+                  width=64, clip_seconds=5.0),
+    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8,
+                    width=16, clip_seconds=2.0),
+}
+
+
+def timed(fn, device, repeats):
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def build_method(name, device):
+    """A ResolvedMethod for L-MAC with random weights in configuration ``name``."""
+    cfg = CONFIGS[name]
+    torch.manual_seed(0)
+    frontend = SpectralFrontEnd(16000, cfg["n_fft"], cfg["hop_length_ms"], cfg["win_length_ms"], cfg["n_mels"])
+    cnn = Cnn14(cfg["n_mels"], base_channels=cfg["base_channels"])
+    classifier = AudioClassifier(frontend, cnn, nn.Linear(cnn.emb_dim, 50)).to(device).eval()
+    classifier.requires_grad_(False)
+    decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"]).to(device)
+    explainer = LMACExplainer(classifier, "stft", decoder=decoder)
+    return ResolvedMethod(
+        name="lmac", label="L-MAC", classifier=classifier, explainer=explainer, domain="stft",
+        classes=[f"class {i}" for i in range(50)], clip_seconds=cfg["clip_seconds"],
+        classifier_folder=Path("random"), interpreter_folder=Path("random"), classifier_weights="random",
+    )
+
+
+def measure(name, device, seconds, repeats):
+    method = build_method(name, device)
+    frontend = method.classifier.frontend
+    clip_samples = int(method.clip_seconds * frontend.sample_rate)
+    wav = 0.1 * torch.randn(int(seconds * frontend.sample_rate))
+
+    def core():
+        explanation = explain_signal(wav, method.classifier, method.explainer, clip_samples)
+        listenable_signals(explanation, frontend)
+        return explanation
+
+    n_windows = core().n_windows
+    t_core = timed(core, device, repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "input.wav"
+        rng = np.random.default_rng(0)
+        sf.write(path, 0.1 * rng.standard_normal((int(seconds * 44100), 2)).astype(np.float32), 44100)
+        items = collect_inputs(path)
+        out = Path(tmp) / "run"
+        t_end = timed(lambda: interpret_inputs(items, method, out, progress=False), device, repeats)
+    return {
+        "config": name,
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "audio_s": seconds,
+        "windows": n_windows,
+        "core_s": round(t_core, 3),
+        "core_s_per_s": round(t_core / seconds, 4),
+        "end_to_end_s": round(t_end, 3),
+        "end_to_end_s_per_s": round(t_end / seconds, 4),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.device, args.seconds, args.repeats)))
+        return
+    rows = []
+    for name in args.configs:
+        cmd = [sys.executable, __file__, "--child", name, "--device", args.device,
+               "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    from lmac_brain.report import format_table
+
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()

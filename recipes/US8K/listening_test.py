@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+"""webMUSHRA listening test of the UrbanSound8K interpretations (paper Sec. 3.3, Table 3, Fig. 2).
+
+    python recipes/US8K/listening_test.py export --input manifest.json --mix_other_class --n 5 \
+        --methods lmac lmac_ft l2i
+    python recipes/US8K/listening_test.py aggregate --csv webMUSHRA/results/lmac_us8k/mushra.csv \
+        --export results/us8k/listening_test/lmac_us8k [--group MOS-1=rec01,rec02 --group MOS-2=rec03,rec04]
+
+export writes configs/lmac_us8k.yaml and its audio (reference = the input mixture, one condition
+per method; webMUSHRA adds the hidden reference and the anchor) under
+results/us8k/listening_test/lmac_us8k/; aggregate writes mos.md (MOS per method and per
+recording), mos.csv and mos.png.
+"""
+
+from lmac_brain.experiment import main_entry
+from lmac_brain.recipes.listening_test import run
+
+if __name__ == "__main__":
+    main_entry(lambda argv: run(argv, dataset="us8k"))

@@ -1,0 +1,279 @@
+"""The interpret CLI (recipes/<DATASET>/interpret.py) and its library (lmac_brain.interpret).
+
+Inputs of several rates, channel counts and lengths (shorter than one window, one window,
+3x the clip length), bad inputs, the default models found under a results folder, manifests,
+seamless long-file stitching, and outputs that are never left half written.
+"""
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from conftest import ROOT, TINY, run_recipe
+from interpret_inputs import BAD, CLIP_SECONDS, GOOD, RATE, expected_samples, write_bad, write_good
+from lmac_brain import interpret as interpret_module
+from lmac_brain.audio import fit_length, read_audio
+from lmac_brain.explainers import Explainer, build_explainer
+from lmac_brain.interpret import (
+    collect_inputs,
+    explain_signal,
+    interpret_inputs,
+    listenable_signals,
+    window_starts,
+)
+from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
+from lmac_brain.trained_models import load_classifier, read_experiment, resolve_method
+
+LSB = 2.0 / 2**15  # one step of the 16-bit wavs written
+
+
+@pytest.fixture(scope="module")
+def results_root(tiny_twin, tiny_classifier, tmp_path_factory):
+    """``results/esc50`` as the recipes lay it out: the tiny classifier and a 1-epoch L-MAC."""
+    root = tmp_path_factory.mktemp("results") / "esc50"
+    (root / "classifier_cnn14_compact").mkdir(parents=True)
+    (root / "classifier_cnn14_compact" / "1234").symlink_to(tiny_classifier)
+    run_recipe(
+        "recipes/ESC50/train_lmac.py", "hparams/lmac_cnn14_compact.yaml",
+        f"--data_folder={tiny_twin['esc50']}", f"--output_folder={root / 'lmac_cnn14_compact' / '1234'}",
+        f"--classifier_source={tiny_classifier / 'save'}", "--decoder_width=8", "--n_listenable=0",
+        "--number_of_epochs=1", *TINY,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs") / "mixed"
+    return {"folder": folder, "good": write_good(folder), "bad": write_bad(folder)}
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_classifier):
+    return load_classifier(read_experiment(tiny_classifier))
+
+
+def _report(output):
+    return json.loads((output / "report.json").read_text())
+
+
+def _no_staging_left(parent):
+    return not [p.name for p in parent.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+
+
+def test_folder_of_mixed_inputs_with_the_latest_models(results_root, inputs, tmp_path):
+    output = tmp_path / "run"
+    status = run(["--input", str(inputs["folder"]), "--results", str(results_root),
+                  "--output", str(output), "--no_progress"], dataset="esc50")
+    assert status == EXIT_SOME_FAILED  # the bad files are reported in the exit status
+    report = _report(output)
+    assert report["method"]["interpreter"] == str(results_root / "lmac_cnn14_compact" / "1234")
+    items = {item["source"]: item for item in report["items"]}
+    assert set(items) == set(GOOD) | set(BAD)
+
+    for name, (rate, seconds, channels, _) in GOOD.items():
+        item = items[name]
+        assert item["status"] == "ok", item["error"]
+        assert item["input"]["sample_rate"] == rate and item["input"]["channels"] == channels
+        assert item["input"]["seconds"] == pytest.approx(seconds, abs=1e-6)
+        assert len(item["top"]) == 3 and item["top"][0]["class"] == item["predicted"]
+        probs = [t["probability"] for t in item["top"]]
+        assert probs == sorted(probs, reverse=True) and 0 < probs[0] <= 1
+        assert item["n_windows"] == (1 if seconds <= CLIP_SECONDS else len(
+            window_starts(expected_samples(name) // 256 + 1, RATE // 256 + 1)))
+        waves = {}
+        for kind in ("original", "interpretation", "residual"):
+            waves[kind], wav_rate = sf.read(output / item["files"][kind])
+            assert wav_rate == RATE and waves[kind].ndim == 1
+            assert waves[kind].shape[0] == expected_samples(name)
+        # The original is the input downmixed and resampled; interpretation + residual = original.
+        heard = read_audio(inputs["good"][name], RATE).numpy()
+        assert np.abs(waves["original"] - heard).max() <= LSB
+        assert np.abs(waves["interpretation"] + waves["residual"] - waves["original"]).max() <= 3 * LSB
+        assert np.abs(waves["interpretation"]).max() > 1e-3  # L-MAC keeps something
+        figure = matplotlib.image.imread(output / item["files"]["figure"])
+        assert figure.shape[0] > 100 and figure.shape[1] > 300
+
+    page = (output / "index.html").read_text()
+    assert page.count("<audio") == 3 * len(GOOD)
+    assert page.count("<img") == len(GOOD)
+    for name, reason in BAD.items():
+        assert items[name]["status"] == "error" and reason in items[name]["error"]
+        assert name in page and reason in page
+        stem = items[name]["id"]
+        assert not list(output.glob(f"{stem}_*")) and not (output / f"{stem}.png").exists()
+    assert _no_staging_left(tmp_path)
+
+
+def test_manifests_and_an_explicit_interpreter(results_root, inputs, tmp_path):
+    good = inputs["good"]
+    (tmp_path / "audio").mkdir()
+    shutil.copy(good["clip_22k_stereo.wav"], tmp_path / "audio" / "a.wav")
+    manifest = tmp_path / "items.json"  # SpeechBrain JSON, one relative and one absolute path
+    manifest.write_text(json.dumps({
+        "first": {"wav": "audio/a.wav", "label": 0},
+        "second": {"wav": str(good["long_44k_6ch.flac"]), "label": 1},
+    }))
+    output = tmp_path / "json_run"
+    status = run(["--input", str(manifest), "--interpreter", str(results_root / "lmac_cnn14_compact" / "1234"),
+                  "--results", str(tmp_path / "nothing_here"), "--output", str(output), "--no_progress"],
+                 dataset="esc50")
+    assert status == EXIT_OK
+    report = _report(output)
+    assert [i["id"] for i in report["items"]] == ["first", "second"]
+    assert all(i["status"] == "ok" for i in report["items"])
+    status = run(["--input", str(manifest), "--limit", "1", "--results", str(results_root),
+                  "--output", str(output), "--no_progress"], dataset="esc50")
+    assert status == EXIT_OK and [i["id"] for i in _report(output)["items"]] == ["first"]
+
+    csv_manifest = tmp_path / "items.csv"
+    with open(csv_manifest, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ID", "duration", "wav"])
+        writer.writerow(["short one", 0.3, str(good["short_8k_mono.wav"])])
+        writer.writerow(["missing", 1.0, str(tmp_path / "no_such.wav")])
+    output = tmp_path / "csv_run"
+    status = run(["--input", str(csv_manifest), "--results", str(results_root), "--output", str(output),
+                  "--method", "gradcam", "--no_progress"], dataset="esc50")
+    assert status == EXIT_SOME_FAILED
+    items = {i["source"]: i for i in _report(output)["items"]}
+    assert items["short one"]["status"] == "ok" and items["short one"]["id"] == "short_one"
+    assert items["missing"]["error"] == "file not found"
+    assert _report(output)["method"]["interpreter"] is None  # gradcam needs only the classifier
+
+
+def test_all_ones_mask_rebuilds_a_3x_clip_input_exactly(classifier):
+    clip = int(CLIP_SECONDS * RATE)
+    # 3 clips and a bit: with hop = n_fft = 256 the last 100 samples lie beyond the window of
+    # frame n_frames(length) - 1, where an inverse STFT of too few frames gives zeros.
+    wav = torch.rand(3 * clip + 100) - 0.5
+    ones = build_explainer("ones", classifier, "stft")
+    explanation = explain_signal(wav, classifier, ones, clip, batch_size=2)
+    assert explanation.n_windows > 3
+    assert torch.equal(explanation.mask, torch.ones_like(explanation.mask))
+    signals, gain = listenable_signals(explanation, classifier.frontend)
+    assert gain == 1.0
+    assert np.abs(signals["interpretation"] - wav.numpy()).max() < 1e-5
+    assert np.abs(signals["residual"]).max() < 1e-5
+
+
+class AlternatingWindows(Explainer):
+    """Window k gets the constant mask k % 2: stitched naively, every window border is a jump."""
+
+    uses_target = False
+
+    def explain(self, x, target):
+        self.calls = getattr(self, "calls", 0)
+        values = [(self.calls + i) % 2 for i in range(x.shape[0])]
+        self.calls += x.shape[0]
+        return torch.stack([torch.full_like(x[0], float(v)) for v in values])
+
+
+def test_window_masks_are_blended_without_seams(classifier):
+    clip = int(CLIP_SECONDS * RATE)
+    wav = 0.3 * torch.randn(4 * clip)
+    explanation = explain_signal(wav, classifier, AlternatingWindows(classifier, "stft"), clip, batch_size=3)
+    per_frame = explanation.mask[:, 0]
+    assert explanation.n_windows >= 6
+    assert float(per_frame.min()) < 0.05 and float(per_frame.max()) > 0.95  # both masks are used
+    assert float(per_frame.diff().abs().max()) < 0.2  # a naive concatenation jumps by 1
+    assert torch.allclose(explanation.mask, per_frame[:, None].expand_as(explanation.mask))
+
+
+def test_a_short_input_is_decided_as_in_training(classifier):
+    clip = int(CLIP_SECONDS * RATE)
+    wav = 0.3 * torch.randn(int(0.3 * RATE))
+    explanation = explain_signal(wav, classifier, build_explainer("zeros", classifier, "stft"), clip)
+    with torch.no_grad():
+        expected = classifier(fit_length(wav, clip).unsqueeze(0)).softmax(-1)[0]
+    assert torch.allclose(explanation.probs, expected, atol=1e-5)
+    assert explanation.mask.shape == explanation.mag.shape
+    assert explanation.mag.shape[0] < classifier.frontend.n_frames(clip)  # cropped back
+
+
+def test_outputs_are_never_left_half_written(tiny_classifier, inputs, tmp_path, monkeypatch):
+    resolved = resolve_method("ones", "esc50", tmp_path, classifier_dir=tiny_classifier)
+    items = [i for i in collect_inputs(inputs["folder"]) if i.source in GOOD]
+    output = tmp_path / "run"
+    real_figure = interpret_module.save_mask_figure
+
+    def figure_fails_for_one(mag, mask, path, *args, **kwargs):
+        if "long_44k_6ch" in str(path):
+            raise RuntimeError("disk full")
+        return real_figure(mag, mask, path, *args, **kwargs)
+
+    monkeypatch.setattr(interpret_module, "save_mask_figure", figure_fails_for_one)
+    report = interpret_inputs(items, resolved, output, progress=False)
+    failed = [i for i in report["items"] if i["status"] != "ok"]
+    assert [i["source"] for i in failed] == ["long_44k_6ch.flac"] and "disk full" in failed[0]["error"]
+    assert not list(output.glob("long_44k_6ch*"))  # its wavs, written before the figure, are gone
+    assert len(list(output.glob("*.wav"))) == 3 * (len(GOOD) - 1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    before = (output / "report.json").read_text()
+    monkeypatch.setattr(interpret_module, "save_mask_figure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        interpret_inputs(items, resolved, output, progress=False)
+    assert (output / "report.json").read_text() == before  # the previous complete run is intact
+    assert _no_staging_left(tmp_path)
+
+    foreign = tmp_path / "my_documents"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me")
+    status = run(["--input", str(inputs["good"]["short_8k_mono.wav"]), "--method", "ones",
+                  "--classifier", str(tiny_classifier), "--output", str(foreign), "--no_progress"],
+                 dataset="esc50")
+    assert status == EXIT_SETUP and (foreign / "thesis.tex").read_text() == "keep me"
+
+
+def test_the_latest_checkpoint_wins(results_root, tmp_path):
+    root = tmp_path / "esc50"
+    shutil.copytree(results_root, root, symlinks=True)
+    older = root / "lmac_cnn14_compact" / "1234"
+    newer = root / "lmac_cnn14_compact" / "4321"
+    shutil.copytree(older, newer, symlinks=True)
+    for ckpt_yaml in (newer / "save").glob("CKPT+*/CKPT.yaml"):
+        meta = yaml.safe_load(ckpt_yaml.read_text())
+        meta["unixtime"] += 3600.0
+        ckpt_yaml.write_text(yaml.safe_dump(meta))
+    assert resolve_method("lmac", "esc50", root).interpreter_folder == newer
+    assert resolve_method("gradcam", "esc50", root).classifier_folder.name == "1234"
+    with pytest.raises(FileNotFoundError, match="train_lmac.py hparams/lmac_cnn14_ft.yaml"):
+        resolve_method("lmac_ft", "esc50", root)
+
+
+def test_no_trained_model_names_the_training_commands(inputs, tmp_path):
+    script = ROOT / "recipes" / "US8K" / "interpret.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--input", str(inputs["good"]["short_8k_mono.wav"]),
+         "--results", str(tmp_path / "results" / "us8k"), "--output", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == EXIT_SETUP, proc.stderr
+    assert "python recipes/US8K/train_classifier.py" in proc.stderr
+    assert "python recipes/US8K/train_lmac.py" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+    status = run(["--input", str(tmp_path / "nowhere.wav")], dataset="us8k")
+    assert status == EXIT_SETUP
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_device_cuda(results_root, inputs, tmp_path):
+    output = tmp_path / "cuda_run"
+    status = run(["--input", str(inputs["good"]["long_44k_6ch.flac"]), "--results", str(results_root),
+                  "--output", str(output), "--device", "cuda", "--no_progress"], dataset="esc50")
+    assert status == EXIT_OK
+    assert re.match(r"cuda", _report(output)["settings"]["device"])
