@@ -1,0 +1,15 @@
+#!/usr/bin/env python3
+"""Sanity checks of the ESC-50 CNN14's explanations: ROAR and cascading randomization (paper Sec. 3.4).
+
+    python recipes/ESC50/sanity_checks.py hparams/sanity_checks_cnn14.yaml --data_folder=/path/to/ESC-50
+
+Needs the trained classifier and L-MAC checkpoints named in the YAML. Writes roar.csv/.png,
+randomization.csv/.png, randomization_<item>.png and sanity_checks.md under
+results/esc50/<experiment_name>/<seed>/; a rerun skips the finished points.
+"""
+
+from lmac_brain.experiment import main_entry
+from lmac_brain.recipes.sanity_checks import run
+
+if __name__ == "__main__":
+    main_entry(lambda argv: run(argv, dataset="esc50"))

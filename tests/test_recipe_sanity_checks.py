@@ -1,0 +1,74 @@
+"""The sanity-check recipe end to end on the tiny twin: ROAR, randomization, figures, resume."""
+
+import csv
+
+import torch
+
+from conftest import TINY, run_recipe
+
+LMAC = "recipes/ESC50/train_lmac.py"
+SANITY = "recipes/ESC50/sanity_checks.py"
+COMPACT = "hparams/sanity_checks_cnn14_compact.yaml"
+TINY_SIGNAL = [a for a in TINY if not a.startswith("--batch_size")]  # no `batch_size` key here
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_classifier, tmp_path):
+    lmac = tmp_path / "lmac"
+    run_recipe(LMAC, "hparams/lmac_cnn14_compact.yaml", f"--data_folder={tiny_twin['esc50']}",
+               f"--output_folder={lmac}", f"--classifier_source={tiny_classifier / 'save'}",
+               "--decoder_width=8", "--n_listenable=1", "--number_of_epochs=1", *TINY)
+    out = tmp_path / "sanity"
+    args = [f"--data_folder={tiny_twin['esc50']}", f"--output_folder={out}",
+            f"--classifier_source={tiny_classifier / 'save'}", f"--lmac_source={lmac / 'save'}",
+            *TINY_SIGNAL, "--roar_seeds=[1]", "--roar_epochs=1", "--roar_batch_size=8",
+            "--randomization_items=3", "--figure_items=1", "--roar_methods={GradCAM: null}"]
+    run_recipe(SANITY, COMPACT, *args, "--roar_fractions=[50]")
+
+    roar = _rows(out / "roar.csv")
+    assert [(r["method"], r["k"], r["seed"]) for r in roar] == [("Random", "50", "1"), ("L-MAC", "50", "1")]
+    assert all(r["n_train"] == "72" and r["n_test"] == "24" for r in roar)  # 4 classes x 6 x 3 folds
+    assert all(0.0 <= float(r["test_accuracy"]) <= 1.0 for r in roar)
+
+    randomization = _rows(out / "randomization.csv")
+    blocks = ["", "head", "conv_block6", "conv_block5", "conv_block4", "conv_block3", "conv_block2", "conv_block1"]
+    for method in ("L-MAC", "GradCAM"):
+        rows = [r for r in randomization if r["method"] == method]
+        assert [r["block"] for r in rows] == blocks and all(r["n"] == "3" for r in rows)
+        assert float(rows[0]["ssim_mean"]) == 1.0
+    lmac_rows = [r for r in randomization if r["method"] == "L-MAC"]
+    assert float(lmac_rows[1]["ssim_mean"]) == 1.0  # the decoder does not read the head
+    assert float(lmac_rows[-1]["ssim_mean"]) < 1.0  # ... but reads the conv blocks
+
+    for png in ["roar.png", "randomization.png", *[p.name for p in out.glob("randomization_*.png")]]:
+        assert (out / png).stat().st_size > 0
+    assert len(list(out.glob("randomization_*.png"))) == 1
+    summary = (out / "sanity_checks.md").read_text()
+    assert "## ROAR" in summary and "## Cascading randomization" in summary and "| L-MAC |" in summary
+
+    cache = {p.name.rsplit("-", 1)[0]: torch.load(p)["ranks"] for p in (out / "save" / "roar_cache").glob("*_train.pt")}
+    assert set(cache) == {"Random", "L-MAC"} and cache["L-MAC"].dtype == torch.uint8
+    assert cache["L-MAC"].shape[0] == 72 and not torch.equal(cache["L-MAC"], cache["Random"])
+
+    # Resume: the finished point and randomization steps are read back, only k=90 is trained.
+    roar_before = (out / "roar.csv").read_text()
+    randomization_before = (out / "randomization.csv").read_text()
+    proc = run_recipe(SANITY, COMPACT, *args, "--roar_fractions=[50, 90]")
+    assert "2 of 4 points already in" in proc.stdout + proc.stderr
+    assert (out / "roar.csv").read_text().startswith(roar_before)
+    assert [(r["method"], r["k"]) for r in _rows(out / "roar.csv")][2:] == [("Random", "90"), ("L-MAC", "90")]
+    assert (out / "randomization.csv").read_text() == randomization_before
+
+
+def test_missing_lmac_checkpoint_is_reported_before_any_work(tiny_twin, tiny_classifier, tmp_path):
+    proc = run_recipe(SANITY, COMPACT, f"--data_folder={tiny_twin['esc50']}", f"--output_folder={tmp_path}",
+                      f"--classifier_source={tiny_classifier / 'save'}", f"--lmac_source={tmp_path / 'none'}",
+                      *TINY_SIGNAL, check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "checkpoint folder not found" in text and "train_lmac.py" in text
+    assert not (tmp_path / "roar.csv").exists() and not (tmp_path / "randomization.csv").exists()
