@@ -1,8 +1,8 @@
 """The L-MAC mask decoder: classifier representations -> mask of exactly the input's shape.
 
 U-Net-like (paper Fig. 5): the four deepest CNN14 blocks are projected to a common width,
-merged from the coarsest up, each merge upsampled to the next block's grid, and finally to the
-classifier's feature grid ``(time, n_mels)``. An STFT-domain mask then reads the mel grid through
+merged from the coarsest up, each merge upsampled to the next block's grid; the mask logits are
+computed on the finest grid and upsampled to the classifier's feature grid ``(time, n_mels)``. An STFT-domain mask then reads the mel grid through
 a learnable mel-to-linear map initialised with the normalised filterbank, so every STFT bin
 starts as the average of the mel bands covering it and the output has EXACTLY ``n_fft // 2 + 1``
 bins and as many frames as the input, whatever the clip length, width or n_fft.
@@ -57,6 +57,9 @@ class MaskDecoder(nn.Module):
         self.n_mels = n_mels
         self.project = nn.ModuleList(nn.Conv2d(c, width, 1) for c in hidden_channels)
         self.merge = nn.ModuleList(_conv_block(width, width) for _ in hidden_channels[2:])
+        # The finest representation is at 1/8 of the input grid, so convolutions at full
+        # resolution would add cost (they dominated it) but no information: the logits are
+        # computed on that grid and only they are upsampled.
         self.refine = nn.Sequential(_conv_block(width, out_width), nn.Conv2d(out_width, 1, 1))
         if mel_matrix is None:
             self.to_linear = None
@@ -72,7 +75,7 @@ class MaskDecoder(nn.Module):
         x = self.project[0](deepest) + _resize(self.project[1](second), deepest.shape[-2:])
         for project, merge, h in zip(self.project[2:], self.merge, finer):
             x = merge(_resize(x, h.shape[-2:]) + project(h))
-        logits = self.refine(_resize(x, (n_frames, self.n_mels))).squeeze(1)
+        logits = _resize(self.refine(x), (n_frames, self.n_mels)).squeeze(1)
         if self.to_linear is not None:
             logits = torch.matmul(logits, self.to_linear) + self.linear_bias
         return torch.sigmoid(logits)
