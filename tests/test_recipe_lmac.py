@@ -53,3 +53,20 @@ def test_lmac_without_trained_classifier_names_the_training_command(tiny_twin, t
                       *TINY, check=False)
     assert proc.returncode != 0
     assert "python recipes/ESC50/train_classifier.py" in proc.stdout + proc.stderr
+
+
+def test_lmac_under_ddp_gives_one_set_of_outputs(tiny_twin, tiny_classifier, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29544",
+           str(ROOT / LMAC), str(ROOT / "hparams/lmac_cnn14_compact.yaml"),
+           *_args(tiny_twin, tiny_classifier, tmp_path, "--number_of_epochs=1", "--distributed_backend=gloo")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    log = (tmp_path / "train_log.txt").read_text()
+    assert re.findall(r"^epoch: (\d+)", log, re.M) == ["1"]  # logged once, not per process
+    assert len(list((tmp_path / "save").glob("CKPT+*"))) == 1
+    assert len(list((tmp_path / "listenable" / "test").glob("*_original.wav"))) == 2
