@@ -18,11 +18,9 @@ Each configuration runs in its own process; the median of ``repeats`` runs after
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ import soundfile as sf
 import torch
 from torch import nn
 
+from bench_common import CONFIGS, timed
 from lmac_brain.classifier import AudioClassifier
 from lmac_brain.cnn14 import Cnn14
 from lmac_brain.decoder import build_decoder
@@ -37,28 +36,6 @@ from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.interpret import collect_inputs, explain_signal, interpret_inputs, listenable_signals
 from lmac_brain.spectral import SpectralFrontEnd
 from lmac_brain.trained_models import ResolvedMethod
-
-CONFIGS = {
-    "paper": dict(n_fft=1024, hop_length_ms=11.6099, win_length_ms=23.2199, n_mels=80, base_channels=64,
-                  width=64, clip_seconds=5.0),
-    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8,
-                    width=16, clip_seconds=2.0),
-}
-
-
-def timed(fn, device, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def build_method(name, device):

@@ -12,41 +12,20 @@ the peak RSS of the process that ran them (each configuration runs in its own pr
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import speechbrain as sb
 import torch
 from torch import nn
 
+from bench_common import CONFIGS, timed
 from lmac_brain.classifier import AudioClassifier
 from lmac_brain.cnn14 import Cnn14
 from lmac_brain.decoder import build_decoder
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.lmac_brain import LMACBrain
 from lmac_brain.spectral import SpectralFrontEnd
-
-CONFIGS = {
-    "paper": dict(n_fft=1024, hop_length_ms=11.6099, win_length_ms=23.2199, n_mels=80, base_channels=64, width=64),
-    "compact": dict(n_fft=512, hop_length_ms=16.0, win_length_ms=32.0, n_mels=64, base_channels=8, width=16),
-}
-
-
-def timed(fn, device, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def measure(name, device, batch_size, seconds, repeats):
