@@ -26,6 +26,8 @@ TINY = [
 def run_recipe(script, hparams, *args, env=None, check=True):
     """Run a recipe script as a user would, from the repository root; return the process."""
     cmd = [sys.executable, str(ROOT / script), str(ROOT / hparams), *args]
+    if os.environ.get("LMAC_TEST_DEVICE"):  # e.g. cuda: the recipe tests on a GPU machine
+        cmd.append(f"--device={os.environ['LMAC_TEST_DEVICE']}")
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
     )
