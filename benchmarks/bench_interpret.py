@@ -6,10 +6,10 @@ For the paper CNN14 (width 64, n_fft 1024, 80 mels, 5 s windows) and the compact
 n_fft 512, 64 mels, 2 s windows), with RANDOM weights (speed does not depend on them), on one
 ``seconds``-long recording, prints:
 
-- ``core_s_per_s``: :func:`lmac_brain.interpret.explain_signal` (one STFT, classifier and L-MAC
+- ``core_s_per_s``: :func:`lmac_brain.interpret.core.explain_signal` (one STFT, classifier and L-MAC
   on windows with 50% overlap, stitching) plus the inverse STFTs of the interpretation and the
   residual, divided by the recording's duration;
-- ``end_to_end_s_per_s``: :func:`lmac_brain.interpret.interpret_inputs` on a 44.1 kHz stereo
+- ``end_to_end_s_per_s``: :func:`lmac_brain.interpret.core.interpret_inputs` on a 44.1 kHz stereo
   file of that length (reading, resampling, explaining, writing three wavs, the figure,
   report.json and index.html), divided by the duration.
 
@@ -29,13 +29,13 @@ import torch
 from torch import nn
 
 from bench_common import CONFIGS, timed
-from lmac_brain.classifier import AudioClassifier
-from lmac_brain.cnn14 import Cnn14
-from lmac_brain.decoder import build_decoder
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.models.decoder import build_decoder
 from lmac_brain.explainers.lmac import LMACExplainer
-from lmac_brain.interpret import collect_inputs, explain_signal, interpret_inputs, listenable_signals
-from lmac_brain.spectral import SpectralFrontEnd
-from lmac_brain.trained_models import ResolvedMethod
+from lmac_brain.interpret.core import collect_inputs, explain_signal, interpret_inputs, listenable_signals
+from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.experiments.trained_models import ResolvedMethod
 
 
 def build_method(name, device):
@@ -105,7 +105,7 @@ def main():
                "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
-    from lmac_brain.report import format_table
+    from lmac_brain.reporting.tables import format_table
 
     print(format_table(rows))
 

@@ -20,12 +20,12 @@ import torch
 from torch import nn
 
 from bench_common import CONFIGS, timed
-from lmac_brain.classifier import AudioClassifier
-from lmac_brain.cnn14 import Cnn14
-from lmac_brain.decoder import build_decoder
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.models.decoder import build_decoder
 from lmac_brain.explainers.lmac import LMACExplainer
-from lmac_brain.lmac_brain import LMACBrain
-from lmac_brain.spectral import SpectralFrontEnd
+from lmac_brain.brains.lmac import LMACBrain
+from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
 def measure(name, device, batch_size, seconds, repeats):
@@ -94,7 +94,7 @@ def main():
                "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
-    from lmac_brain.report import format_table
+    from lmac_brain.reporting.tables import format_table
 
     print(format_table(rows))
 

@@ -9,7 +9,7 @@ Every ``prepare_*`` function follows the same steps:
 3. otherwise validate everything (one :class:`DatasetLayoutError` naming the offending path and
    showing the expected layout), then write the manifests atomically and the sidecar last.
 
-Audio is not decoded here: :mod:`lmac_brain.audio` resamples, downmixes and pads/crops at load
+Audio is not decoded here: :mod:`lmac_brain.audio.reading` resamples, downmixes and pads/crops at load
 time, so preparation only checks that every file is readable (``soundfile.info``) and records its
 duration, sample rate and channel count.
 """

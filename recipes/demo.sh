@@ -13,10 +13,10 @@ start=$(date +%s)
 step() { printf '\n=== [%s] %s (%ds elapsed)\n' "$1" "$2" "$(( $(date +%s) - start ))"; }
 
 step 1/8 "Synthetic twins (ground truth kept beside every clip) in $DATA"
-$PY -m data_prep.synthetic_twins esc50 --out "$DATA/ESC50" --n-classes 10 \
+$PY -m lmac_brain.synthetic.twins esc50 --out "$DATA/ESC50" --n-classes 10 \
     --clips-per-class-per-fold 8 --clip-seconds 2.0 --seed "$SEED" --log-level WARNING
-$PY -m data_prep.synthetic_twins wham --out "$DATA/wham" --seed "$SEED" --log-level WARNING
-$PY -m data_prep.synthetic_twins ljspeech --out "$DATA/ljspeech" --seed "$SEED" --log-level WARNING
+$PY -m lmac_brain.synthetic.twins wham --out "$DATA/wham" --seed "$SEED" --log-level WARNING
+$PY -m lmac_brain.synthetic.twins ljspeech --out "$DATA/ljspeech" --seed "$SEED" --log-level WARNING
 
 COMMON=(--data_folder="$DATA/ESC50" --wham_folder="$DATA/wham")
 
@@ -42,7 +42,7 @@ $PY recipes/ESC50/interpret.py --input results/esc50/lmac_cnn14_compact/1234/man
 
 step 8/8 "Results"
 echo "L-MAC training runs, test split:"
-$PY -m lmac_brain.report results/esc50/lmac_cnn14_compact/1234/test_metrics.json \
+$PY -m lmac_brain.reporting.tables results/esc50/lmac_cnn14_compact/1234/test_metrics.json \
     results/esc50/lmac_cnn14_compact_ft/1234/test_metrics.json
 echo
 echo "Comparison (results/esc50/eval_cnn14_compact/1234/metrics.md, metrics.csv):"

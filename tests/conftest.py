@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.synthetic_twins import make_esc50_twin, make_wham_twin
+from lmac_brain.synthetic.twins import make_esc50_twin, make_wham_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from data_prep import (
 )
 from data_prep import download as dl
 from data_prep.common import write_json_atomic
-from data_prep.synthetic_twins import (
+from lmac_brain.synthetic.twins import (
     make_esc50_twin,
     make_ljspeech_twin,
     make_us8k_twin,

@@ -1,4 +1,4 @@
-"""End-to-end test of the evaluation harness (lmac_brain/evaluation.py, recipes/ESC50/eval.py)
+"""End-to-end test of the evaluation harness (lmac_brain/evaluation/harness.py, recipes/ESC50/eval.py)
 on a tiny ESC-50 twin with a 1-epoch classifier and a 1-epoch L-MAC."""
 
 import csv
@@ -10,10 +10,10 @@ import pytest
 import torch
 import yaml
 
-import lmac_brain.evaluation as evaluation
-from data_prep.synthetic_twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
-from lmac_brain.evaluation import EvaluationConfigError, format_markdown, method_options, validate_methods
-from lmac_brain.experiment import peek_hparams, read_hparams_text
+import lmac_brain.evaluation.harness as evaluation
+from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
+from lmac_brain.evaluation.harness import EvaluationConfigError, format_markdown, method_options, validate_methods
+from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
 from lmac_brain.recipes.evaluate import run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,8 +8,8 @@ from captum.attr import LayerGradCam
 from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
-from lmac_brain.classifier import AudioClassifier
-from lmac_brain.cnn14 import Cnn14
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.explainers import (
     Explainer,
     attribution_to_mask,
@@ -20,7 +20,7 @@ from lmac_brain.explainers import (
     register,
 )
 from lmac_brain.explainers.base import _REGISTRY
-from lmac_brain.spectral import SpectralFrontEnd
+from lmac_brain.audio.spectral import SpectralFrontEnd
 
 # Small settings so every method runs in a fraction of a second.
 FAST_OPTIONS = {
@@ -31,15 +31,15 @@ FAST_OPTIONS = {
 
 
 def _untrained_lmac(classifier, domain):
-    from lmac_brain.decoder import build_decoder
+    from lmac_brain.models.decoder import build_decoder
 
     decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, 8, 8)
     return {"decoder": decoder}
 
 
 def _untrained_l2i(classifier, domain):
-    from lmac_brain.l2i import Psi, Theta
-    from lmac_brain.nmf import NMFDictionary
+    from lmac_brain.models.l2i import Psi, Theta
+    from lmac_brain.models.nmf import NMFDictionary
 
     nmf = NMFDictionary(classifier.frontend.n_freq, 6)
     nmf.W = torch.rand(classifier.frontend.n_freq, 6)

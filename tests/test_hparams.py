@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lmac_brain.experiment import peek_hparams, read_hparams_text
+from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
 
 HPARAMS = sorted((Path(__file__).resolve().parents[1] / "hparams").glob("*.yaml"))
 FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}

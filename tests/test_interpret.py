@@ -1,4 +1,4 @@
-"""The interpret CLI (recipes/<DATASET>/interpret.py) and its library (lmac_brain.interpret).
+"""The interpret CLI (recipes/<DATASET>/interpret.py) and its library (lmac_brain.interpret.core).
 
 Inputs of several rates, channel counts and lengths (shorter than one window, one window,
 3x the clip length), bad inputs, the default models found under a results folder, manifests,
@@ -21,10 +21,10 @@ import yaml
 
 from conftest import ROOT, TINY, run_recipe
 from interpret_inputs import BAD, CLIP_SECONDS, GOOD, RATE, expected_samples, write_bad, write_good
-from lmac_brain import interpret as interpret_module
-from lmac_brain.audio import fit_length, read_audio
+from lmac_brain.interpret import core as interpret_module
+from lmac_brain.audio.reading import fit_length, read_audio
 from lmac_brain.explainers import Explainer, build_explainer
-from lmac_brain.interpret import (
+from lmac_brain.interpret.core import (
     collect_inputs,
     explain_signal,
     interpret_inputs,
@@ -32,7 +32,7 @@ from lmac_brain.interpret import (
     window_starts,
 )
 from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
-from lmac_brain.trained_models import load_classifier, read_experiment, resolve_method
+from lmac_brain.experiments.trained_models import load_classifier, read_experiment, resolve_method
 
 LSB = 2.0 / 2**15  # one step of the 16-bit wavs written
 

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from lmac_brain.listening_test import (
+from lmac_brain.listening.webmushra import (
     CONTROL_LABELS,
     MAX_SECONDS,
     aggregate_mushra,

@@ -204,7 +204,9 @@ def test_quantus_per_item_places_nan_at_skipped_items():
 
 
 def test_quantus_is_quiet(monkeypatch, capsys, recwarn):
-    monkeypatch.setattr(M, "_QUANTUS_METRICS", {})  # force the construction again
+    from lmac_brain.metrics import quantus_scores
+
+    monkeypatch.setattr(quantus_scores, "_QUANTUS_METRICS", {})  # force the construction again
     maps, inputs = _maps_with_degenerate()
     M.quantus_sparseness(maps, inputs)
     M.quantus_complexity(maps, inputs, full_call=True)

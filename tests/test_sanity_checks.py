@@ -1,4 +1,4 @@
-"""ROAR and cascading randomization (lmac_brain.roar, lmac_brain.randomization) on tiny models."""
+"""ROAR and cascading randomization (lmac_brain.sanity.roar, lmac_brain.sanity.randomization) on tiny models."""
 
 import math
 
@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from lmac_brain import roar
-from lmac_brain.classifier import AudioClassifier
-from lmac_brain.cnn14 import Cnn14
-from lmac_brain.decoder import build_decoder
+from lmac_brain.sanity import roar
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.models.decoder import build_decoder
 from lmac_brain.explainers import build_explainer
-from lmac_brain.randomization import (
+from lmac_brain.sanity.randomization import (
     CASCADE,
     CSV_COLUMNS,
     block_module,
@@ -20,8 +20,8 @@ from lmac_brain.randomization import (
     run_randomization,
     ssim,
 )
-from lmac_brain.results_csv import read_csv_rows
-from lmac_brain.spectral import SpectralFrontEnd
+from lmac_brain.reporting.results_csv import read_csv_rows
+from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
 def trained_like(seed=0, n_classes=3):

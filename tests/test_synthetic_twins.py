@@ -1,4 +1,4 @@
-"""Tests of the synthetic dataset twins (data_prep/synthetic_twins.py).
+"""Tests of the synthetic dataset twins (lmac_brain/synthetic/twins.py).
 
 Tiny twins only (short clips, few clips per class), shared per module through fixtures.
 """
@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from scipy import signal as sps
 
-from data_prep import synthetic_twins as st
+from lmac_brain.synthetic import twins as st
 
 ESC50_HEADER = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 US8K_HEADER = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]
@@ -363,7 +363,7 @@ def test_cli(tmp_path, capsys):
 
 def test_module_entry_point_help():
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-m", "data_prep.synthetic_twins", "us8k", "--help"],
+    result = subprocess.run([sys.executable, "-m", "lmac_brain.synthetic.twins", "us8k", "--help"],
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "--clips-per-class-per-fold" in result.stdout and "--max-seconds" in result.stdout

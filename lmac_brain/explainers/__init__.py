@@ -17,7 +17,7 @@ from lmac_brain.explainers.base import (
 from lmac_brain.explainers import gradient, lmac, trivial  # noqa: F401  (registers the methods)
 from lmac_brain.explainers import l2i  # noqa: F401  (registers "l2i")
 from lmac_brain.explainers.gradient import AttributionExplainer, cam_to_input
-from lmac_brain.spectral import mel_to_linear
+from lmac_brain.audio.spectral import mel_to_linear
 
 __all__ = [
     "MASK_PROTOCOLS",

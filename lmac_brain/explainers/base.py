@@ -12,7 +12,7 @@ import abc
 import torch
 from torch import nn
 
-from lmac_brain.classifier import check_domain
+from lmac_brain.models.classifier import check_domain
 
 MASK_PROTOCOLS = ("normalize", "topk")
 
@@ -32,7 +32,7 @@ class Explainer(nn.Module, metaclass=abc.ABCMeta):
 
     Arguments
     ---------
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The frozen classifier being explained.
     domain : str
         ``"stft"`` (mask on ``|X|``) or ``"mel"`` (mask on the mel magnitude).
@@ -42,9 +42,9 @@ class Explainer(nn.Module, metaclass=abc.ABCMeta):
     >>> class Half(Explainer):
     ...     def explain(self, x, target):
     ...         return torch.full_like(x, 0.5)
-    >>> from lmac_brain.classifier import AudioClassifier
-    >>> from lmac_brain.cnn14 import Cnn14
-    >>> from lmac_brain.spectral import SpectralFrontEnd
+    >>> from lmac_brain.models.classifier import AudioClassifier
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> from lmac_brain.audio.spectral import SpectralFrontEnd
     >>> fe = SpectralFrontEnd(16000, 256, 16, 16, n_mels=32)
     >>> clf = AudioClassifier(fe, Cnn14(32, base_channels=4), nn.Linear(128, 5))
     >>> x = clf.domain_input(fe.magnitude_phase(torch.randn(2, 8000))[0], "mel")
@@ -173,7 +173,7 @@ def build_explainer(name, classifier, domain, **options):
     ---------
     name : str
         A name from :func:`available_explainers`.
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The frozen classifier to explain.
     domain : str
         ``"stft"`` or ``"mel"``.

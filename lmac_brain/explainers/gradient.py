@@ -32,7 +32,7 @@ from captum.attr import (
 from torch import nn
 
 from lmac_brain.explainers.base import Explainer, attribution_to_mask, register
-from lmac_brain.spectral import mel_to_linear
+from lmac_brain.audio.spectral import mel_to_linear
 
 
 class DomainModel(nn.Module):
@@ -43,7 +43,7 @@ class DomainModel(nn.Module):
 
     Arguments
     ---------
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The classifier.
     domain : str
         ``"stft"`` or ``"mel"``.
@@ -72,7 +72,7 @@ class AttributionExplainer(Explainer):
 
     Arguments
     ---------
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The frozen classifier.
     domain : str
         ``"stft"`` or ``"mel"``.
@@ -117,9 +117,9 @@ class SaliencyExplainer(AttributionExplainer):
 
     Example
     -------
-    >>> from lmac_brain.classifier import AudioClassifier
-    >>> from lmac_brain.cnn14 import Cnn14
-    >>> from lmac_brain.spectral import SpectralFrontEnd
+    >>> from lmac_brain.models.classifier import AudioClassifier
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> from lmac_brain.audio.spectral import SpectralFrontEnd
     >>> fe = SpectralFrontEnd(16000, 256, 16, 16, n_mels=32)
     >>> clf = AudioClassifier(fe, Cnn14(32, base_channels=4), nn.Linear(128, 5))
     >>> mag = fe.magnitude_phase(torch.randn(2, 8000))[0]
@@ -283,7 +283,7 @@ class GuidedGradCamExplainer(GradCamExplainer):
 class GuidedBackpropExplainer(AttributionExplainer):
     """Guided Backprop (captum ``GuidedBackprop``): only positive gradients pass the ReLUs.
 
-    Needs the classifier's ReLUs to be ``nn.ReLU`` modules (``lmac_brain.cnn14`` has them).
+    Needs the classifier's ReLUs to be ``nn.ReLU`` modules (``lmac_brain.models.cnn14`` has them).
     """
 
     def attribute(self, x, target):

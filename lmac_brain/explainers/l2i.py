@@ -1,16 +1,16 @@
 """L2I (Listen to Interpret) as an explainer: one classifier pass gives the hidden
 representations, ``Psi`` their NMF activations, and the components ``Theta`` finds relevant for
-the target class give the mask (see :mod:`lmac_brain.l2i`)."""
+the target class give the mask (see :mod:`lmac_brain.models.l2i`)."""
 
 import os
 
 import torch
 
 from lmac_brain.explainers.base import Explainer, register
-from lmac_brain.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.l2i import Psi, Theta, l2i_mask
-from lmac_brain.nmf import NMFDictionary
-from lmac_brain.pretrained import resolve_checkpoint_dir
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.models.l2i import Psi, Theta, l2i_mask
+from lmac_brain.models.nmf import NMFDictionary
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 
 RELEVANCE_THRESHOLDS = (0.2, 0.4, 0.6, 0.8)
 """The paper's relevance thresholds (any value in ``[0, 1]`` is accepted)."""
@@ -43,7 +43,7 @@ class L2IExplainer(Explainer):
 
     Arguments
     ---------
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The classifier L2I was trained on.
     domain : str
         ``"stft"`` or ``"mel"`` (the same trained model serves both).

@@ -5,10 +5,10 @@ import os
 
 import torch
 
-from lmac_brain.decoder import build_decoder
+from lmac_brain.models.decoder import build_decoder
 from lmac_brain.explainers.base import Explainer, register
-from lmac_brain.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.pretrained import resolve_checkpoint_dir
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 
 
 def load_decoder(classifier, domain, source):
@@ -38,13 +38,13 @@ class LMACExplainer(Explainer):
 
     Arguments
     ---------
-    classifier : lmac_brain.classifier.AudioClassifier
+    classifier : lmac_brain.models.classifier.AudioClassifier
         The classifier the decoder was trained on.
     domain : str
         The domain the decoder was trained for.
     source : str, optional
         Where to load the decoder from (see ``load_decoder``).
-    decoder : lmac_brain.decoder.MaskDecoder, optional
+    decoder : lmac_brain.models.decoder.MaskDecoder, optional
         An already built decoder (e.g. the one being trained).
     """
 

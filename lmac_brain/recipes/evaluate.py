@@ -2,16 +2,16 @@
 
 Reads like its steps: prepare the data, validate the whole configuration (methods,
 checkpoints, conditions), load the classifier, run the harness of
-:mod:`lmac_brain.evaluation`, which writes ``metrics.csv`` and ``metrics.md`` under
+:mod:`lmac_brain.evaluation.harness`, which writes ``metrics.csv`` and ``metrics.md`` under
 ``results/<dataset>/<experiment_name>/<seed>/``.
 """
 
 import logging
 import os
 
-from lmac_brain.dataio import classification_dataset, has_ground_truth
-from lmac_brain.evaluation import run_evaluation, validate_configuration
-from lmac_brain.experiment import setup_experiment
+from lmac_brain.data.pipelines import classification_dataset, has_ground_truth
+from lmac_brain.evaluation.harness import run_evaluation, validate_configuration
+from lmac_brain.experiments.setup import setup_experiment
 from lmac_brain.recipes.train_lmac import load_classifier
 
 logger = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ Two steps, as in Sec. 3.3:
 
 - ``export``: pick N recordings (seeded), optionally mix each with a recording of another class
   (the paper's two-class mixtures), explain them with the chosen methods, and write the
-  webMUSHRA configuration and audio (:func:`lmac_brain.listening_test.export_webmushra`);
+  webMUSHRA configuration and audio (:func:`lmac_brain.listening.webmushra.export_webmushra`);
 - ``aggregate``: read webMUSHRA's ``mushra.csv`` and write the MOS per method (Table 3) and per
-  recording (Fig. 2) (:func:`lmac_brain.listening_test.aggregate_mushra`).
+  recording (Fig. 2) (:func:`lmac_brain.listening.webmushra.aggregate_mushra`).
 
 Exit status: 0 on success, 2 when nothing could be done (the log says why).
 """
@@ -20,10 +20,10 @@ import sys
 
 import torch
 
-from lmac_brain.audio import AudioReadError, read_clip
-from lmac_brain.conditions import MissingConditionData, OODMixCondition
-from lmac_brain.interpret import SILENCE_DB, InputError, collect_inputs, load_input
-from lmac_brain.listening_test import (
+from lmac_brain.audio.reading import AudioReadError, read_clip
+from lmac_brain.evaluation.conditions import MissingConditionData, OODMixCondition
+from lmac_brain.interpret.core import SILENCE_DB, InputError, collect_inputs, load_input
+from lmac_brain.listening.webmushra import (
     ANCHORS,
     MAX_SECONDS,
     Recording,
@@ -35,9 +35,9 @@ from lmac_brain.listening_test import (
     read_mushra_csv,
     write_mos_report,
 )
-from lmac_brain.pretrained import MissingCheckpointError
+from lmac_brain.experiments.pretrained import MissingCheckpointError
 from lmac_brain.recipes.interpret import parse_options
-from lmac_brain.trained_models import RECIPE_DIRS, available_methods, resolve_method
+from lmac_brain.experiments.trained_models import RECIPE_DIRS, available_methods, resolve_method
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Recipe: the sanity checks of paper Sec. 3.4 (``recipes/<DATASET>/sanity_checks.py``).
 
 Reads like its steps: prepare the data, check the methods and their checkpoints, load the
-classifier, run the cascading randomization test (:mod:`lmac_brain.randomization`) and ROAR
-(:mod:`lmac_brain.roar`), draw the figures. Everything goes under
+classifier, run the cascading randomization test (:mod:`lmac_brain.sanity.randomization`) and ROAR
+(:mod:`lmac_brain.sanity.roar`), draw the figures. Everything goes under
 ``results/<dataset>/<experiment_name>/<seed>/``:
 
 - ``randomization.csv`` / ``randomization.png`` (SSIM vs randomized blocks, Fig. 4 right) and
@@ -19,16 +19,16 @@ import os
 
 import speechbrain as sb
 
-from lmac_brain.dataio import classification_datasets
-from lmac_brain.evaluation import enabled, method_options, raise_problems, validate_methods
-from lmac_brain.experiment import setup_experiment
-from lmac_brain.randomization import CSV_COLUMNS as RANDOMIZATION_COLUMNS
-from lmac_brain.randomization import run_randomization
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.evaluation.harness import enabled, method_options, raise_problems, validate_methods
+from lmac_brain.experiments.setup import setup_experiment
+from lmac_brain.sanity.randomization import CSV_COLUMNS as RANDOMIZATION_COLUMNS
+from lmac_brain.sanity.randomization import run_randomization
 from lmac_brain.recipes.train_lmac import load_classifier
-from lmac_brain.report import format_table
-from lmac_brain.results_csv import read_csv_rows
-from lmac_brain.roar import RANDOM_LABEL, Split, domain_inputs, run_roar
-from lmac_brain.sanity_plots import roar_summary, save_cascade_figure, save_roar_figure, save_ssim_figure
+from lmac_brain.reporting.tables import format_table
+from lmac_brain.reporting.results_csv import read_csv_rows
+from lmac_brain.sanity.roar import RANDOM_LABEL, Split, domain_inputs, run_roar
+from lmac_brain.sanity.plots import roar_summary, save_cascade_figure, save_roar_figure, save_ssim_figure
 
 logger = logging.getLogger(__name__)
 

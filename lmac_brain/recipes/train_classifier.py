@@ -1,8 +1,8 @@
 """Recipe: train the CNN14 classifier (``recipes/<DATASET>/train_classifier.py``)."""
 
-from lmac_brain.classifier_brain import ClassifierBrain
-from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment, train_and_test
+from lmac_brain.brains.classifier import ClassifierBrain
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.experiments.setup import setup_experiment, train_and_test
 
 
 def run(argv, dataset):

@@ -11,13 +11,13 @@ import os
 
 from speechbrain.utils.distributed import run_on_main
 
-from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment, train_and_test
-from lmac_brain.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.l2i_brain import L2IBrain
-from lmac_brain.nmf import NMFDictionary, collect_frames, learn_nmf
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.experiments.setup import setup_experiment, train_and_test
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.brains.l2i import L2IBrain
+from lmac_brain.models.nmf import NMFDictionary, collect_frames, learn_nmf
 from lmac_brain.recipes.train_lmac import load_classifier
-from lmac_brain.report import format_table
+from lmac_brain.reporting.tables import format_table
 
 logger = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ import os
 
 import speechbrain as sb
 
-from lmac_brain.dataio import classification_datasets
-from lmac_brain.experiment import setup_experiment, train_and_test
-from lmac_brain.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.lmac_brain import LMACBrain
-from lmac_brain.pretrained import load_pretrained
-from lmac_brain.report import format_table, write_json
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.experiments.setup import setup_experiment, train_and_test
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.brains.lmac import LMACBrain
+from lmac_brain.experiments.pretrained import load_pretrained
+from lmac_brain.reporting.tables import format_table, write_json
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ index.html and report.json, in results/esc50/interpret/<method>/ (or --output). 
 some inputs could not be explained (listed in the page), 2 when nothing ran.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.interpret import run
 
 if __name__ == "__main__":

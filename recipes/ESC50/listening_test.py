@@ -12,7 +12,7 @@ results/esc50/listening_test/lmac_esc50/; aggregate writes mos.md (MOS per metho
 recording), mos.csv and mos.png.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.listening_test import run
 
 if __name__ == "__main__":

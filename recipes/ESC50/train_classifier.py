@@ -9,7 +9,7 @@ train_log.txt, test_accuracy.txt and confusion_matrix.{csv,png} under
 results/esc50/<experiment_name>/<seed>/.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.train_classifier import run
 
 if __name__ == "__main__":

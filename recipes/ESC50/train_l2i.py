@@ -10,7 +10,7 @@ epoch) under results/esc50/<experiment_name>/<seed>/. Explain with build_explain
 source=<that save folder>, relevance_threshold=0.2).
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.train_l2i import run
 
 if __name__ == "__main__":

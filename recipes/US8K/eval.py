@@ -9,7 +9,7 @@ one message listing whatever is missing). Writes metrics.csv and metrics.md unde
 results/us8k/<experiment_name>/<seed>/; a rerun skips the rows already there.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.evaluate import run
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ results/us8k/listening_test/lmac_us8k/; aggregate writes mos.md (MOS per method 
 recording), mos.csv and mos.png.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.listening_test import run
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ randomization.csv/.png, randomization_<item>.png and sanity_checks.md under
 results/us8k/<experiment_name>/<seed>/; a rerun skips the finished points.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.sanity_checks import run
 
 if __name__ == "__main__":

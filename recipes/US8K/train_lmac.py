@@ -11,7 +11,7 @@ listenable/ (original, interpretation and residual wavs + a PNG per item) under
 results/us8k/<experiment_name>/<seed>/.
 """
 
-from lmac_brain.experiment import main_entry
+from lmac_brain.experiments.setup import main_entry
 from lmac_brain.recipes.train_lmac import run
 
 if __name__ == "__main__":

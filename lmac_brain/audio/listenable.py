@@ -1,0 +1,42 @@
+"""Listenable interpretations (paper Eq. 3) and the files a person inspects."""
+
+import os
+
+import soundfile as sf
+import torch
+
+from lmac_brain.reporting.plots import save_mask_figure
+
+
+def stft_mask(frontend, mask, domain):
+    """The STFT-grid version of a mask of ``domain`` (a Mel mask is spread over its bins)."""
+    return mask if domain == "stft" else frontend.mel_to_linear(mask)
+
+
+def listenable_pair(frontend, mag, phase, mask, length):
+    """``(interpretation, residual)`` waveforms: ISTFT of ``M*|X|`` and ``(1-M)*|X|``.
+
+    Both keep the input's phase and have ``length`` samples, so the two add up to the input.
+    """
+    interpretation = frontend.invert(mask * mag, phase, length)
+    residual = frontend.invert((1 - mask) * mag, phase, length)
+    return interpretation, residual
+
+
+def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=""):
+    """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
+
+    ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
+    Returns the paths written, by kind.
+    """
+    os.makedirs(folder, exist_ok=True)
+    with torch.no_grad():
+        interpretation, residual = listenable_pair(frontend, mag, phase, mask, wav.shape[-1])
+    paths = {}
+    rate = frontend.sample_rate
+    for kind, signal in (("original", wav), ("interpretation", interpretation), ("residual", residual)):
+        paths[kind] = os.path.join(folder, f"{item_id}_{kind}.wav")
+        sf.write(paths[kind], signal.detach().cpu().numpy(), rate)
+    paths["figure"] = os.path.join(folder, f"{item_id}.png")
+    save_mask_figure(mag, mask, paths["figure"], rate, frontend.hop_length, title=title)
+    return paths

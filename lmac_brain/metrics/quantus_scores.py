@@ -1,0 +1,205 @@
+"""Quantus Sparseness (SPS) and Complexity (COMP) of maps, skipping the maps Quantus refuses."""
+
+import numpy as np
+import torch
+
+from lmac_brain.metrics.names import QUANTUS_NAMES
+from lmac_brain.metrics.shapes import as_maps
+
+_QUANTUS_METRICS = {}
+
+
+def _quantus_metric(name):
+    """Build (once) the Quantus metric with the paper's settings and its warnings silenced.
+
+    ``abs=True`` and Quantus' default max-normalisation, applied per item (``normalise_axes``
+    excludes the batch axis), so an item's score never depends on the other items of its batch.
+    ``disable_warnings=True`` matters: without it every construction prints a notice and
+    sleeps for one second.
+    """
+    if name not in _QUANTUS_METRICS:
+        import quantus  # slow import (~5 s): only when the metric is first used
+
+        cls = {"SPS": quantus.Sparseness, "COMP": quantus.Complexity}[name]
+        _QUANTUS_METRICS[name] = cls(
+            abs=True,
+            normalise=True,
+            normalise_func_kwargs={"normalise_axes": (1, 2, 3)},
+            disable_warnings=True,
+            display_progressbar=False,
+        )
+    return _QUANTUS_METRICS[name]
+
+
+def degenerate_maps(maps):
+    """Per-item flag of the maps Quantus cannot score: all-zero, constant or non-finite.
+
+    Quantus scores ``|map|``, so a map is constant when ``|map|`` is (e.g. all-ones masks, the
+    all-ones reference row). Quantus asserts on such batches; on a single such item inside a
+    larger batch it would silently return 0 (Sparseness) or NaN (Complexity) instead.
+
+    Arguments
+    ---------
+    maps : torch.Tensor
+        ``[batch, time, freq]`` or ``[batch, 1, time, freq]``.
+
+    Returns
+    -------
+    torch.BoolTensor
+        ``[batch]``, True where the item must be skipped.
+
+    Example
+    -------
+    >>> maps = torch.stack([torch.zeros(2, 3), torch.full((2, 3), 0.7), torch.rand(2, 3) + 0.1])
+    >>> maps[2, 0, 0] = 0.0
+    >>> degenerate_maps(maps)
+    tensor([ True,  True, False])
+    """
+    flat = as_maps(maps, "maps").detach().flatten(1).abs()
+    finite = torch.isfinite(flat).all(-1)
+    flat = torch.where(torch.isfinite(flat), flat, torch.zeros_like(flat))
+    constant = flat.amax(-1) == flat.amin(-1)  # all-zero maps are constant too
+    return ~finite | constant
+
+
+def _quantus_scores(name, maps, inputs, full_call=False):
+    maps = as_maps(maps, "maps")
+    inputs = maps if inputs is None else as_maps(inputs, "inputs")
+    if inputs.shape != maps.shape:
+        raise ValueError(
+            f"maps {tuple(maps.shape)} and inputs {tuple(inputs.shape)} must have the same shape: "
+            "score a map against the input of its own domain"
+        )
+    bad = degenerate_maps(maps).cpu()
+    n_skipped = int(bad.sum())
+    keep = (~bad).nonzero().squeeze(-1)
+    if keep.numel() == 0:
+        return np.zeros(0, dtype=np.float64), n_skipped
+    keep_dev = keep.to(maps.device)
+    # float64 and |map| (identical scores with abs=True; avoids Quantus' all-negative assert).
+    a = maps.detach().index_select(0, keep_dev).abs().unsqueeze(1).to("cpu", torch.float64).numpy()
+    x = inputs.detach().index_select(0, keep_dev).unsqueeze(1).to("cpu", torch.float64).numpy()
+    metric = _quantus_metric(name)
+    if full_call:
+        scores = metric(
+            model=None,
+            x_batch=x,
+            y_batch=np.zeros(len(a), dtype=np.int64),
+            a_batch=a,
+            channel_first=True,
+            batch_size=len(a),
+        )
+    else:
+        # What Metric.__call__ does for these two metrics (no model, no custom preprocessing),
+        # minus assert_attributions, whose Python set over every value costs ~1 s per 8
+        # spectrogram-sized maps and whose checks degenerate_maps already made, per item.
+        a = np.abs(metric.normalise_func(a)) if metric.normalise else a
+        scores = metric.evaluate_batch(x_batch=x, a_batch=a)
+    return np.asarray(scores, dtype=np.float64), n_skipped
+
+
+def quantus_sparseness(maps, inputs=None, full_call=False):
+    """Quantus Sparseness (``SPS``, Chalasani et al. 2020) of each scorable map.
+
+    Uses ``quantus.Sparseness(abs=True)`` without a model (Sparseness never runs one), with
+    Quantus' max-normalisation done per item. Degenerate maps (see :func:`degenerate_maps`) are
+    skipped and counted. Maps are scored in float64 on the CPU.
+
+    Arguments
+    ---------
+    maps : torch.Tensor
+        Attribution maps or masks, ``[batch, time, freq]`` or ``[batch, 1, time, freq]``.
+    inputs : torch.Tensor, optional
+        The input each map explains, same shape (only its shape is used by Quantus);
+        defaults to ``maps``.
+    full_call : bool
+        Run Quantus' complete ``__call__`` (input assertions included) instead of its
+        normalisation and scoring code on the already validated maps. Same numbers (tested),
+        about 15x slower on spectrogram-sized maps.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        float64 scores of the non-degenerate items, in batch order.
+    n_skipped : int
+        Number of degenerate items.
+
+    Example
+    -------
+    >>> maps = torch.zeros(3, 4, 5)
+    >>> maps[1, 0, 0] = 1.0       # one active bin out of 20: very sparse
+    >>> maps[2] = 1.0
+    >>> maps[2, 0, 0] = 0.5       # almost uniform: not sparse
+    >>> values, n_skipped = quantus_sparseness(maps)
+    >>> values.round(3), n_skipped
+    (array([0.95 , 0.024]), 1)
+    """
+    return _quantus_scores("SPS", maps, inputs, full_call)
+
+
+def quantus_complexity(maps, inputs=None, full_call=False):
+    """Quantus Complexity (``COMP``, Bhatt et al. 2020) of each scorable map.
+
+    Entropy of ``|map| / sum |map|`` via ``quantus.Complexity(abs=True)``; see
+    :func:`quantus_sparseness` for the call and the skipping rule.
+
+    Arguments
+    ---------
+    maps : torch.Tensor
+        Attribution maps or masks, ``[batch, time, freq]`` or ``[batch, 1, time, freq]``.
+    inputs : torch.Tensor, optional
+        The input each map explains, same shape; defaults to ``maps``.
+    full_call : bool
+        See :func:`quantus_sparseness`.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        float64 scores of the non-degenerate items, in batch order.
+    n_skipped : int
+        Number of degenerate items.
+
+    Example
+    -------
+    >>> maps = torch.zeros(2, 4, 5)
+    >>> maps[0, 0, :2] = 1.0      # two equal bins: entropy log(2)
+    >>> values, n_skipped = quantus_complexity(maps)
+    >>> bool(np.isclose(values[0], np.log(2))), n_skipped
+    (True, 1)
+    """
+    return _quantus_scores("COMP", maps, inputs, full_call)
+
+
+def quantus_per_item(maps, inputs=None):
+    """``SPS`` and ``COMP`` as ``[batch]`` tensors with ``NaN`` for degenerate items.
+
+    The form :class:`MetricAccumulator` takes (each ``NaN`` counts as one skipped item).
+
+    Arguments
+    ---------
+    maps : torch.Tensor
+        ``[batch, time, freq]`` or ``[batch, 1, time, freq]``.
+    inputs : torch.Tensor, optional
+        Same shape as ``maps``; defaults to ``maps``.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``{"SPS": [batch], "COMP": [batch]}``, float64, on the CPU.
+
+    Example
+    -------
+    >>> maps = torch.zeros(2, 4, 5)
+    >>> maps[1, 0, :2] = 1.0
+    >>> out = quantus_per_item(maps)
+    >>> out["COMP"].isnan().tolist(), round(out["COMP"][1].item(), 4)
+    ([True, False], 0.6931)
+    """
+    bad = degenerate_maps(maps).cpu()
+    out = {}
+    for name in QUANTUS_NAMES:
+        values, _ = _quantus_scores(name, maps, inputs)
+        full = torch.full((bad.numel(),), float("nan"), dtype=torch.float64)
+        full[~bad] = torch.from_numpy(values)
+        out[name] = full
+    return out
