@@ -1,4 +1,4 @@
-"""The interpret CLI (recipes/<DATASET>/interpret.py) and its library (lmac_brain.interpret.core).
+"""The interpret CLI (recipes/<DATASET>/interpret.py) and its library (lmac_brain.interpret).
 
 Inputs of several rates, channel counts and lengths (shorter than one window, one window,
 3x the clip length), bad inputs, the default models found under a results folder, manifests,
@@ -21,16 +21,13 @@ import yaml
 
 from conftest import ROOT, TINY, run_recipe
 from interpret_inputs import BAD, CLIP_SECONDS, GOOD, RATE, expected_samples, write_bad, write_good
-from lmac_brain.interpret import core as interpret_module
+from lmac_brain.interpret import outputs as interpret_outputs
 from lmac_brain.audio.reading import fit_length, read_audio
 from lmac_brain.explainers import Explainer, build_explainer
-from lmac_brain.interpret.core import (
-    collect_inputs,
-    explain_signal,
-    interpret_inputs,
-    listenable_signals,
-    window_starts,
-)
+from lmac_brain.interpret.inputs import collect_inputs
+from lmac_brain.interpret.outputs import listenable_signals
+from lmac_brain.interpret.run import interpret_inputs
+from lmac_brain.interpret.windowing import explain_signal, window_starts
 from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
 from lmac_brain.experiments.trained_models import load_classifier, read_experiment, resolve_method
 
@@ -205,25 +202,28 @@ def test_outputs_are_never_left_half_written(tiny_classifier, inputs, tmp_path, 
     resolved = resolve_method("ones", "esc50", tmp_path, classifier_dir=tiny_classifier)
     items = [i for i in collect_inputs(inputs["folder"]) if i.source in GOOD]
     output = tmp_path / "run"
-    real_figure = interpret_module.save_mask_figure
+    report = interpret_inputs(items, resolved, output, progress=False)
+    assert report["n_failed"] == 0
+    before = (output / "report.json").read_text()
+    real_figure = interpret_outputs.save_mask_figure
 
     def figure_fails_for_one(mag, mask, path, *args, **kwargs):
         if "long_44k_6ch" in str(path):
-            raise RuntimeError("disk full")
+            raise OSError(28, "No space left on device")
         return real_figure(mag, mask, path, *args, **kwargs)
 
-    monkeypatch.setattr(interpret_module, "save_mask_figure", figure_fails_for_one)
-    report = interpret_inputs(items, resolved, output, progress=False)
-    failed = [i for i in report["items"] if i["status"] != "ok"]
-    assert [i["source"] for i in failed] == ["long_44k_6ch.flac"] and "disk full" in failed[0]["error"]
-    assert not list(output.glob("long_44k_6ch*"))  # its wavs, written before the figure, are gone
-    assert len(list(output.glob("*.wav"))) == 3 * (len(GOOD) - 1)
+    # A failure that is not the input's fault stops the run with its own error, and the
+    # previous complete run stays as it was (no half-written folder, no staging left).
+    monkeypatch.setattr(interpret_outputs, "save_mask_figure", figure_fails_for_one)
+    with pytest.raises(OSError, match="No space left"):
+        interpret_inputs(items, resolved, output, progress=False)
+    assert (output / "report.json").read_text() == before
+    assert _no_staging_left(tmp_path)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    before = (output / "report.json").read_text()
-    monkeypatch.setattr(interpret_module, "save_mask_figure", interrupted)
+    monkeypatch.setattr(interpret_outputs, "save_mask_figure", interrupted)
     with pytest.raises(KeyboardInterrupt):
         interpret_inputs(items, resolved, output, progress=False)
     assert (output / "report.json").read_text() == before  # the previous complete run is intact

@@ -35,7 +35,8 @@ import torch
 import torchaudio
 import yaml
 
-from lmac_brain.interpret.core import explain_signal, staged_folder
+from lmac_brain.interpret.publishing import staged_folder
+from lmac_brain.interpret.windowing import explain_signal
 from lmac_brain.audio.listenable import listenable_pair
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ import torch
 
 from lmac_brain.audio.reading import AudioReadError, read_clip
 from lmac_brain.evaluation.conditions import MissingConditionData, OODMixCondition
-from lmac_brain.interpret.core import SILENCE_DB, InputError, collect_inputs, load_input
+from lmac_brain.interpret.inputs import SILENCE_DB, InputError, collect_inputs, load_input
+from lmac_brain.interpret.publishing import OutputFolderError
 from lmac_brain.listening.webmushra import (
     ANCHORS,
     MAX_SECONDS,
@@ -167,7 +168,7 @@ def run(argv, dataset):
             export(args, dataset)
         else:
             aggregate(args)
-    except (InputError, MissingCheckpointError, MissingConditionData, ValueError, OSError) as err:
+    except (InputError, OutputFolderError, MissingCheckpointError, MissingConditionData, ValueError, OSError) as err:
         logger.error("%s", err)
         return EXIT_SETUP
     return EXIT_OK
