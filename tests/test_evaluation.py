@@ -12,7 +12,8 @@ import yaml
 
 import lmac_brain.evaluation.harness as evaluation
 from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
-from lmac_brain.evaluation.harness import EvaluationConfigError, format_markdown, method_options, validate_methods
+from lmac_brain.evaluation.methods import EvaluationConfigError, method_options, validate_methods
+from lmac_brain.evaluation.tables import format_markdown
 from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
 from lmac_brain.recipes.evaluate import run
 

@@ -10,7 +10,8 @@ import logging
 import os
 
 from lmac_brain.data.pipelines import classification_dataset, has_ground_truth
-from lmac_brain.evaluation.harness import run_evaluation, validate_configuration
+from lmac_brain.evaluation.harness import run_evaluation
+from lmac_brain.evaluation.methods import validate_configuration
 from lmac_brain.experiments.setup import setup_experiment
 from lmac_brain.recipes.train_lmac import load_classifier
 

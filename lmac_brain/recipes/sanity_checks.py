@@ -20,7 +20,7 @@ import os
 import speechbrain as sb
 
 from lmac_brain.data.pipelines import classification_datasets
-from lmac_brain.evaluation.harness import enabled, method_options, raise_problems, validate_methods
+from lmac_brain.evaluation.methods import enabled, method_options, raise_problems, validate_methods
 from lmac_brain.experiments.setup import setup_experiment
 from lmac_brain.sanity.randomization import CSV_COLUMNS as RANDOMIZATION_COLUMNS
 from lmac_brain.sanity.randomization import run_randomization

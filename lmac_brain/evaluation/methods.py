@@ -1,0 +1,206 @@
+"""The evaluation's method configuration: enabled entries, per-domain options, validation.
+
+Methods are a mapping ``key -> {explainer: name, **options}``::
+
+    methods:
+        saliency: {explainer: saliency}
+        ig: {explainer: ig, n_steps: 50, internal_batch_size: 16}
+        lmac: {explainer: lmac, source: results/esc50/lmac_cnn14/1234/save}
+        all_ones: {explainer: ones}
+
+A method (or condition) set to ``null`` is disabled, so the command line can drop entries
+(``--methods="{ig: null}"``). Two optional keys shape where a method runs: ``domains: [stft]``
+restricts it to some domains, and any option may be given per domain as
+``{stft: value, mel: value}`` (e.g. the ``source`` of an L-MAC trained in each domain).
+
+The whole configuration is validated before any work (:func:`validate_configuration`): every
+problem (unknown method, missing checkpoint, condition whose data is missing, ...) is listed
+in one :class:`EvaluationConfigError`.
+"""
+
+import os
+
+from lmac_brain.evaluation.conditions import build_conditions
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.explainers import available_explainers, build_explainer
+from lmac_brain.models.classifier import DOMAINS
+
+TRAINED_EXPLAINERS = ("lmac", "l2i")
+"""Explainers that load a trained model from their ``source`` option."""
+
+
+class EvaluationConfigError(ValueError):
+    """The evaluation configuration cannot run; the message lists every problem."""
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+def enabled(mapping):
+    """The entries of a method/condition mapping that are not disabled (set to ``None``).
+
+    Example
+    -------
+    >>> enabled({"a": {"explainer": "ones"}, "b": None})
+    {'a': {'explainer': 'ones'}}
+    """
+    return {k: v for k, v in (mapping or {}).items() if v is not None}
+
+
+def method_options(spec, domain):
+    """``(explainer name, options)`` of a method spec for ``domain`` (per-domain values resolved).
+
+    Example
+    -------
+    >>> method_options({"explainer": "lmac", "source": {"stft": "a", "mel": "b"}}, "mel")
+    ('lmac', {'source': 'b'})
+    """
+    options = dict(spec)
+    name = options.pop("explainer")
+    options.pop("domains", None)
+    for key, value in options.items():
+        if isinstance(value, dict) and value and set(value) <= set(DOMAINS):
+            options[key] = value[domain]
+    return name, options
+
+
+def method_domains(spec, domains):
+    """The domains (among ``domains``) a method spec runs in."""
+    allowed = spec.get("domains")
+    return [d for d in domains if allowed is None or d in allowed]
+
+
+def validate_methods(methods, domains):
+    """Problems of a method mapping that need no model: names, keys, checkpoint folders.
+
+    Arguments
+    ---------
+    methods : dict
+        ``label -> {explainer: name, **options}``.
+    domains : list of str
+        The masking domains evaluated.
+
+    Returns
+    -------
+    list of str
+        One message per problem (empty when the methods can be built).
+
+    Example
+    -------
+    >>> validate_methods({"x": {"explainer": "nope"}, "ok": {"explainer": "ones"}}, ["stft"])
+    ["method 'x': unknown explainer 'nope' (known: ...)"]
+    """
+    problems = []
+    methods = enabled(methods)
+    known = available_explainers()
+    for domain in domains:
+        if domain not in DOMAINS:
+            problems.append(f"unknown domain {domain!r} (choose among {DOMAINS})")
+    if not methods:
+        problems.append("no methods to evaluate")
+    for label, spec in (methods or {}).items():
+        where = f"method {label!r}"
+        if not isinstance(spec, dict) or "explainer" not in spec:
+            problems.append(f"{where}: needs a mapping with an 'explainer' key, got {spec!r}")
+            continue
+        name = spec["explainer"]
+        if name not in known:
+            problems.append(f"{where}: unknown explainer {name!r} (known: {', '.join(known)})")
+            continue
+        bad_domains = [d for d in spec.get("domains") or [] if d not in DOMAINS]
+        if bad_domains:
+            problems.append(f"{where}: unknown domain(s) {bad_domains} in 'domains'")
+        for domain in method_domains(spec, domains):
+            for key, value in spec.items():
+                if isinstance(value, dict) and value and set(value) <= set(DOMAINS) and domain not in value:
+                    problems.append(f"{where}: option {key!r} gives no value for domain {domain!r}")
+        if name not in TRAINED_EXPLAINERS:
+            continue
+        if spec.get("source") is None:
+            problems.append(f"{where}: the {name} explainer needs 'source' (its recipe's save folder)")
+            continue
+        sources = {method_options(spec, d)[1].get("source") for d in method_domains(spec, domains)}
+        for source in sorted(str(s) for s in sources if s is not None):
+            problems.extend(_checkpoint_problems(where, name, source))
+    return problems
+
+
+def _checkpoint_problems(where, name, source):
+    recipe = {"lmac": "train_lmac.py", "l2i": "train_l2i.py"}.get(name, "its training recipe")
+    if not os.path.isdir(str(source)):
+        return [f"{where}: checkpoint folder not found: {source} (train it with recipes/<DATASET>/{recipe})"]
+    try:
+        resolve_checkpoint_dir(str(source))
+    except FileNotFoundError as err:
+        return [f"{where}: {err}"]
+    return []
+
+
+def build_explainers(methods, classifier, domains):
+    """Build every ``(domain, label)`` explainer; returns ``(explainers, problems)``.
+
+    Building loads the trained models, so wrong options, a checkpoint of another domain or a
+    corrupt file show up here, before any evaluation.
+    """
+    explainers, problems = {}, []
+    for label, spec in enabled(methods).items():
+        for domain in method_domains(spec, domains):
+            name, options = method_options(spec, domain)
+            try:
+                explainers[(domain, label)] = build_explainer(name, classifier, domain, **options)
+            except Exception as err:  # any failure is a configuration problem to report
+                problems.append(f"method {label!r} ({domain}): cannot build {name!r}: {err}")
+    return explainers, problems
+
+
+def validate_configuration(methods, domains, conditions, manifests, sample_rate, clip_seconds, seed=0):
+    """Check the whole configuration before any work; return the built conditions.
+
+    Arguments
+    ---------
+    methods : dict
+        ``label -> {explainer: name, **options}``.
+    domains : list of str
+        Masking domains.
+    conditions : dict
+        ``label -> {kind: ..., snr_db: ...}`` (see :func:`lmac_brain.evaluation.conditions.build_conditions`).
+    manifests : dict
+        ``hparams["manifests"]``.
+    sample_rate : int
+        Pipeline rate.
+    clip_seconds : float
+        Pipeline clip length.
+    seed : int
+        Seed of the conditions.
+
+    Returns
+    -------
+    dict
+        ``label -> Condition``.
+
+    Raises
+    ------
+    EvaluationConfigError
+        Listing every problem found (methods, checkpoints, domains, conditions).
+    """
+    built, problems = build_conditions(conditions, manifests, sample_rate, clip_seconds, seed)
+    if not built and not problems:
+        problems.append("no conditions to evaluate")
+    if not domains:
+        problems.append("no domains to evaluate")
+    raise_problems(validate_methods(methods, domains) + problems)
+    return built
+
+
+def raise_problems(problems):
+    """Raise one :class:`EvaluationConfigError` listing ``problems`` (if any)."""
+    if problems:
+        raise EvaluationConfigError(
+            "The evaluation configuration has %d problem(s); nothing was evaluated:\n  - %s"
+            % (len(problems), "\n  - ".join(problems))
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Results files
+# --------------------------------------------------------------------------------------------
