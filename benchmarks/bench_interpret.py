@@ -26,19 +26,19 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from bench_common import CONFIGS, timed
 from torch import nn
 
-from bench_common import CONFIGS, timed
-from lmac_brain.models.classifier import AudioClassifier
-from lmac_brain.models.cnn14 import Cnn14
-from lmac_brain.models.decoder import build_decoder
+from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.experiments.methods import ResolvedMethod
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
 from lmac_brain.interpret.windowing import explain_signal
-from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.experiments.trained_models import ResolvedMethod
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.models.decoder import build_decoder
 
 
 def build_method(name, device):

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from data_prep import prepare_esc50, prepare_ljspeech, prepare_wham
-from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 from lmac_brain.audio.reading import read_clip
+from lmac_brain.data.pipelines import classification_dataset
 from lmac_brain.evaluation.conditions import (
     CONDITION_KINDS,
     MissingConditionData,
     build_condition,
     build_conditions,
 )
-from lmac_brain.data.pipelines import classification_dataset
+from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 SAMPLE_RATE = 16000
 CLIP_SECONDS = 1.0

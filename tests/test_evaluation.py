@@ -11,11 +11,11 @@ import torch
 import yaml
 
 import lmac_brain.evaluation.harness as evaluation
-from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 from lmac_brain.evaluation.methods import EvaluationConfigError, method_options, validate_methods
 from lmac_brain.evaluation.tables import format_markdown
 from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
 from lmac_brain.recipes.evaluate import run
+from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = "dataset,condition,domain,method,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
@@ -155,7 +155,7 @@ def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
     config = write_config(root, "bad", methods)
     out = root / "bad_out"
     loaded = []
-    monkeypatch.setattr("lmac_brain.recipes.evaluate.load_classifier", lambda *a: loaded.append(a))
+    monkeypatch.setattr("lmac_brain.recipes.evaluate.load_classifier_weights", lambda *a: loaded.append(a))
     # No --wham_folder / --ljspeech_folder: the id and speech conditions have no data.
     with pytest.raises(EvaluationConfigError) as err:
         run(argv(root, config, out), "esc50")

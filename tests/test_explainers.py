@@ -8,8 +8,7 @@ from captum.attr import LayerGradCam
 from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
-from lmac_brain.models.classifier import AudioClassifier
-from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.explainers import (
     Explainer,
     attribution_to_mask,
@@ -20,7 +19,8 @@ from lmac_brain.explainers import (
     register,
 )
 from lmac_brain.explainers.base import _REGISTRY
-from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
 
 # Small settings so every method runs in a fraction of a second.
 FAST_OPTIONS = {

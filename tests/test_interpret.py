@@ -18,18 +18,20 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-
 from conftest import ROOT, TINY, run_recipe
 from interpret_inputs import BAD, CLIP_SECONDS, GOOD, RATE, expected_samples, write_bad, write_good
-from lmac_brain.interpret import outputs as interpret_outputs
+
 from lmac_brain.audio.reading import fit_length, read_audio
+from lmac_brain.experiments.classifiers import load_trained_classifier
+from lmac_brain.experiments.discovery import read_experiment
+from lmac_brain.experiments.methods import resolve_method
 from lmac_brain.explainers import Explainer, build_explainer
+from lmac_brain.interpret import outputs as interpret_outputs
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
 from lmac_brain.interpret.windowing import explain_signal, window_starts
 from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
-from lmac_brain.experiments.trained_models import load_classifier, read_experiment, resolve_method
 
 LSB = 2.0 / 2**15  # one step of the 16-bit wavs written
 
@@ -57,7 +59,7 @@ def inputs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(tiny_classifier):
-    return load_classifier(read_experiment(tiny_classifier))
+    return load_trained_classifier(read_experiment(tiny_classifier))
 
 
 def _report(output):

@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from lmac_brain.synthetic.twins import make_esc50_twin
+from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.explainers import available_explainers, build_explainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
-from lmac_brain.explainers import available_explainers, build_explainer
 from lmac_brain.models.l2i import Psi, Theta, l2i_mask
 from lmac_brain.models.nmf import NMFDictionary, learn_nmf
-from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.synthetic.twins import make_esc50_twin
 
 REPO = Path(__file__).resolve().parents[1]
 K = 6
@@ -213,8 +213,8 @@ def test_recipe_end_to_end(trained):
 def test_recipe_output_explains(trained):
     from hyperpyyaml import load_hyperpyyaml
 
-    from lmac_brain.experiments.setup import read_hparams_text
     from lmac_brain.experiments.pretrained import load_pretrained
+    from lmac_brain.experiments.setup import read_hparams_text
 
     text, overrides = read_hparams_text(
         REPO / "hparams" / "classifier_cnn14_compact.yaml",

@@ -4,8 +4,8 @@ import pytest
 import torch
 from speechbrain.lobes.models.Cnn14 import Cnn14 as SpeechBrainCnn14
 
-from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.experiments.pretrained import MissingCheckpointError, checkpoint_paths, load_pretrained
+from lmac_brain.models.cnn14 import Cnn14
 
 
 def test_loads_speechbrain_cnn14_esc50_layout_from_local_files(tmp_path):

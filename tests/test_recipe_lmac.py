@@ -4,7 +4,6 @@ import json
 import re
 
 import soundfile as sf
-
 from conftest import TINY, run_recipe
 
 LMAC = "recipes/ESC50/train_lmac.py"

@@ -3,7 +3,6 @@
 import csv
 
 import torch
-
 from conftest import TINY, run_recipe
 
 LMAC = "recipes/ESC50/train_lmac.py"

@@ -6,11 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from lmac_brain.sanity import roar
+from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.explainers import build_explainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder
-from lmac_brain.explainers import build_explainer
+from lmac_brain.reporting.results_csv import read_csv_rows
+from lmac_brain.sanity import roar
 from lmac_brain.sanity.randomization import (
     CASCADE,
     CSV_COLUMNS,
@@ -20,8 +22,6 @@ from lmac_brain.sanity.randomization import (
     run_randomization,
     ssim,
 )
-from lmac_brain.reporting.results_csv import read_csv_rows
-from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
 def trained_like(seed=0, n_classes=3):

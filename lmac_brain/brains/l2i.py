@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
-from lmac_brain.models.l2i import l2i_mask
 from lmac_brain.metrics import faithfulness_per_item, mask_mean
+from lmac_brain.models.l2i import l2i_mask
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ import logging
 
 import torch
 
-from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.mixing import NoiseBank, item_seed, mix_at_snr
+from lmac_brain.audio.reading import read_clip
 
 logger = logging.getLogger(__name__)
 

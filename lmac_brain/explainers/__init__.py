@@ -6,6 +6,13 @@ Importing this package registers the built-in methods; build any of them by name
     mask = explainer(x, target)  # [batch, time, freq] in [0, 1], the shape of x
 """
 
+from lmac_brain.audio.spectral import mel_to_linear
+from lmac_brain.explainers import (  # noqa: F401  (registers the methods)
+    gradient,
+    l2i,  # noqa: F401  (registers "l2i")
+    lmac,
+    trivial,
+)
 from lmac_brain.explainers.base import (
     MASK_PROTOCOLS,
     Explainer,
@@ -14,10 +21,7 @@ from lmac_brain.explainers.base import (
     build_explainer,
     register,
 )
-from lmac_brain.explainers import gradient, lmac, trivial  # noqa: F401  (registers the methods)
-from lmac_brain.explainers import l2i  # noqa: F401  (registers "l2i")
 from lmac_brain.explainers.gradient import AttributionExplainer, cam_to_input
-from lmac_brain.audio.spectral import mel_to_linear
 
 __all__ = [
     "MASK_PROTOCOLS",

@@ -31,8 +31,8 @@ from captum.attr import (
 )
 from torch import nn
 
-from lmac_brain.explainers.base import Explainer, attribution_to_mask, register
 from lmac_brain.audio.spectral import mel_to_linear
+from lmac_brain.explainers.base import Explainer, attribution_to_mask, register
 
 
 class DomainModel(nn.Module):

@@ -6,11 +6,11 @@ import os
 
 import torch
 
-from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.l2i import Psi, Theta, l2i_mask
 from lmac_brain.models.nmf import NMFDictionary
-from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 
 RELEVANCE_THRESHOLDS = (0.2, 0.4, 0.6, 0.8)
 """The paper's relevance thresholds (any value in ``[0, 1]`` is accepted)."""

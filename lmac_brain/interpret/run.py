@@ -87,7 +87,7 @@ def interpret_inputs(items, resolved, output, batch_size=8, silence_db=SILENCE_D
     ---------
     items : list of InputItem
         The inputs (:func:`collect_inputs`).
-    resolved : lmac_brain.experiments.trained_models.ResolvedMethod
+    resolved : lmac_brain.experiments.methods.ResolvedMethod
         Classifier, explainer, class names and clip length.
     output : str or Path
         The run's folder. It appears only when complete (a previous run's folder there is

@@ -13,6 +13,7 @@ import torch
 from lmac_brain.audio.listenable import stft_mask
 from lmac_brain.audio.reading import fit_length
 
+
 def window_starts(n_frames, window):
     """First frame of each window: 50% overlap, the last window ending on the last frame.
 

@@ -35,9 +35,9 @@ import torch
 import torchaudio
 import yaml
 
+from lmac_brain.audio.listenable import listenable_pair
 from lmac_brain.interpret.publishing import staged_folder
 from lmac_brain.interpret.windowing import explain_signal
-from lmac_brain.audio.listenable import listenable_pair
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def export_webmushra(recordings, methods, output, name, export_rate=48000, ancho
     ---------
     recordings : list of Recording
         Mixtures at the classifier's rate (at most :data:`MAX_SECONDS` long).
-    methods : list of lmac_brain.experiments.trained_models.ResolvedMethod
+    methods : list of lmac_brain.experiments.methods.ResolvedMethod
         The conditions; the first method's classifier names the predicted class of each page.
     output : str or Path
         The export folder (written in a staging folder, published when complete).

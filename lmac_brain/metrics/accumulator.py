@@ -5,6 +5,7 @@ import torch
 
 from lmac_brain.metrics.names import METRIC_NAMES
 
+
 def _to_float64_cpu(values):
     if isinstance(values, torch.Tensor):
         return values.detach().to("cpu", torch.float64).reshape(-1)

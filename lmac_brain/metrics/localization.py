@@ -4,6 +4,7 @@ import torch
 
 from lmac_brain.metrics.shapes import as_maps
 
+
 def ideal_binary_mask(event_mag, background_mag, threshold_db=0.0):
     """Ideal binary mask: bins where the event magnitude exceeds the background's by ``threshold_db``.
 

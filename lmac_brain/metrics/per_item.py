@@ -5,6 +5,7 @@ from lmac_brain.metrics.localization import localization_per_item
 from lmac_brain.metrics.names import METRIC_NAMES
 from lmac_brain.metrics.quantus_scores import quantus_per_item
 
+
 def metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=None, ibm=None, quantus=True):
     """Every applicable metric of one batch, as ``[batch]`` tensors ready for the accumulator.
 

@@ -7,13 +7,12 @@ checkpoints, conditions), load the classifier, run the harness of
 """
 
 import logging
-import os
 
 from lmac_brain.data.pipelines import classification_dataset, has_ground_truth
 from lmac_brain.evaluation.harness import run_evaluation
 from lmac_brain.evaluation.methods import validate_configuration
+from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.setup import setup_experiment
-from lmac_brain.recipes.train_lmac import load_classifier
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +37,7 @@ def run(argv, dataset):
         hparams["clip_seconds"],
         hparams["condition_seed"],
     )
-    os.makedirs(hparams["save_folder"], exist_ok=True)  # load_classifier collects files there
-    load_classifier(hparams, dataset)
+    load_classifier_weights(hparams, dataset)
     test_manifest = hparams["manifests"]["test"]
     ground_truth = has_ground_truth(test_manifest)
     if ground_truth:

@@ -2,7 +2,7 @@
 
 Reads like its steps: collect the inputs, find (or take) the trained classifier and
 interpreter, explain every input, write the run's folder and say where its page is. The work
-is done by :mod:`lmac_brain.experiments.trained_models` and :mod:`lmac_brain.interpret`.
+is done by :mod:`lmac_brain.experiments.methods` and :mod:`lmac_brain.interpret`.
 
 Exit status: 0 when every input was explained, 1 when some could not be (they are listed in
 the page, ``report.json`` and the log), 2 when nothing could run (no trained model, unusable
@@ -17,11 +17,12 @@ import sys
 import torch
 import yaml
 
+from lmac_brain.experiments.commands import RECIPE_DIRS
+from lmac_brain.experiments.methods import available_methods, resolve_method
+from lmac_brain.experiments.pretrained import MissingCheckpointError
 from lmac_brain.interpret.inputs import SILENCE_DB, InputError, collect_inputs
 from lmac_brain.interpret.publishing import OutputFolderError
 from lmac_brain.interpret.run import interpret_inputs
-from lmac_brain.experiments.pretrained import MissingCheckpointError
-from lmac_brain.experiments.trained_models import RECIPE_DIRS, available_methods, resolve_method
 
 logger = logging.getLogger(__name__)
 

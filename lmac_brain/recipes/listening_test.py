@@ -22,6 +22,9 @@ import torch
 
 from lmac_brain.audio.reading import AudioReadError, read_clip
 from lmac_brain.evaluation.conditions import MissingConditionData, OODMixCondition
+from lmac_brain.experiments.commands import RECIPE_DIRS
+from lmac_brain.experiments.methods import available_methods, resolve_method
+from lmac_brain.experiments.pretrained import MissingCheckpointError
 from lmac_brain.interpret.inputs import SILENCE_DB, InputError, collect_inputs, load_input
 from lmac_brain.interpret.publishing import OutputFolderError
 from lmac_brain.listening.webmushra import (
@@ -36,9 +39,7 @@ from lmac_brain.listening.webmushra import (
     read_mushra_csv,
     write_mos_report,
 )
-from lmac_brain.experiments.pretrained import MissingCheckpointError
 from lmac_brain.recipes.interpret import parse_options
-from lmac_brain.experiments.trained_models import RECIPE_DIRS, available_methods, resolve_method
 
 logger = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ import speechbrain as sb
 
 from lmac_brain.data.pipelines import classification_datasets
 from lmac_brain.evaluation.methods import enabled, method_options, raise_problems, validate_methods
+from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.setup import setup_experiment
+from lmac_brain.reporting.results_csv import read_csv_rows
+from lmac_brain.reporting.tables import format_table
+from lmac_brain.sanity.plots import roar_summary, save_cascade_figure, save_roar_figure, save_ssim_figure
 from lmac_brain.sanity.randomization import CSV_COLUMNS as RANDOMIZATION_COLUMNS
 from lmac_brain.sanity.randomization import run_randomization
-from lmac_brain.recipes.train_lmac import load_classifier
-from lmac_brain.reporting.tables import format_table
-from lmac_brain.reporting.results_csv import read_csv_rows
 from lmac_brain.sanity.roar import RANDOM_LABEL, Split, domain_inputs, run_roar
-from lmac_brain.sanity.plots import roar_summary, save_cascade_figure, save_roar_figure, save_ssim_figure
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ def run(argv, dataset):
         problems.append(f"roar: the label {RANDOM_LABEL!r} is the random baseline's")
     raise_problems(problems)
 
-    os.makedirs(hparams["save_folder"], exist_ok=True)  # load_classifier collects files there
-    load_classifier(hparams, dataset)
+    load_classifier_weights(hparams, dataset)
     device = run_opts.get("device") or "cpu"
     classifier = hparams["classifier_model"].to(device).eval()
     datasets = classification_datasets(hparams)

@@ -11,12 +11,12 @@ import os
 
 from speechbrain.utils.distributed import run_on_main
 
-from lmac_brain.data.pipelines import classification_datasets
-from lmac_brain.experiments.setup import setup_experiment, train_and_test
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.l2i import L2IBrain
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.experiments.classifiers import load_classifier_weights
+from lmac_brain.experiments.setup import setup_experiment, train_and_test
 from lmac_brain.models.nmf import NMFDictionary, collect_frames, learn_nmf
-from lmac_brain.recipes.train_lmac import load_classifier
 from lmac_brain.reporting.tables import format_table
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def learn_dictionary(hparams, train_set, path):
 def run(argv, dataset):
     """Prepare data, load the classifier, learn the NMF dictionary, fit Psi/Theta, evaluate."""
     hparams, run_opts = setup_experiment(argv, dataset)
-    load_classifier(hparams, dataset)
+    load_classifier_weights(hparams, dataset)
     datasets = classification_datasets(hparams)
 
     nmf_path = os.path.join(hparams["save_folder"], NMF_FILE)

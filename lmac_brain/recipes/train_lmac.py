@@ -5,43 +5,30 @@ import os
 
 import speechbrain as sb
 
-from lmac_brain.data.pipelines import classification_datasets
-from lmac_brain.experiments.setup import setup_experiment, train_and_test
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain
+from lmac_brain.data.pipelines import classification_datasets
+from lmac_brain.experiments.classifiers import load_classifier_weights
+from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
 from lmac_brain.experiments.pretrained import load_pretrained
+from lmac_brain.experiments.setup import setup_experiment, train_and_test
 from lmac_brain.reporting.tables import format_table, write_json
 
 logger = logging.getLogger(__name__)
 
-RECIPE_DIRS = {"esc50": "ESC50", "us8k": "US8K"}
-
-
-def load_classifier(hparams, dataset):
-    """Load the frozen classifier's weights from ``classifier_source``."""
-    recipe = RECIPE_DIRS[dataset]
-    load_pretrained(
-        {"embedding_model": hparams["embedding_model"], "classifier": hparams["classifier"]},
-        hparams["classifier_source"],
-        collect_in=os.path.join(hparams["save_folder"], "pretrained_classifier"),
-        min_key="error",
-        hint=f"Train it first: python recipes/{recipe}/train_classifier.py "
-        "hparams/classifier_cnn14.yaml --data_folder=... (or set --classifier_source).",
-    )
-
-
 def run(argv, dataset):
     """Prepare data, load the classifier (and stage-one L-MAC), fit, evaluate, print metrics."""
     hparams, run_opts = setup_experiment(argv, dataset)
-    load_classifier(hparams, dataset)
+    load_classifier_weights(hparams, dataset)
     if hparams["finetuning"]:
         load_pretrained(
             {"decoder": hparams["decoder"]},
             hparams["lmac_source"],
             collect_in=os.path.join(hparams["save_folder"], "pretrained_lmac"),
             min_key=CHECKPOINT_KEY,
-            hint=f"Train the first stage first: python recipes/{RECIPE_DIRS[dataset]}/train_lmac.py "
-            "hparams/lmac_cnn14.yaml ... (or set --lmac_source).",
+            hint="Train the first stage first: "
+            + TRAINING_COMMANDS["lmac"].format(recipe=RECIPE_DIRS[dataset])
+            + " (or set --lmac_source).",
         )
     datasets = classification_datasets(hparams)
 

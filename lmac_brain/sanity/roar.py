@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from lmac_brain.explainers import build_explainer
-from lmac_brain.sanity.randomization import reinitialize
 from lmac_brain.reporting.results_csv import append_csv_row, read_csv_rows
+from lmac_brain.sanity.randomization import reinitialize
 
 logger = logging.getLogger(__name__)
 
