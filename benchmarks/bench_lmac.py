@@ -17,15 +17,15 @@ import sys
 
 import speechbrain as sb
 import torch
+from bench_common import CONFIGS, timed
 from torch import nn
 
-from bench_common import CONFIGS, timed
+from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.brains.lmac import LMACBrain
+from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder
-from lmac_brain.explainers.lmac import LMACExplainer
-from lmac_brain.brains.lmac import LMACBrain
-from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
 def measure(name, device, batch_size, seconds, repeats):

@@ -26,7 +26,7 @@ import soundfile as sf
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the manifest format changes, so that old manifests are rebuilt.
-PREP_VERSION = 1
+PREP_VERSION = 2
 
 #: Files listed in an error message before it says "... and N more".
 MAX_LISTED = 5
@@ -407,14 +407,15 @@ def read_csv_rows(csv_path, columns, dataset, layout=None, **reader_options):
 
 
 def check_classes(items, csv_path, dataset, layout=None):
-    """Class names indexed by label, from ``(label, class_name)`` pairs of every item.
+    """Class names by class index, from ``(index, class_name)`` pairs of every item.
 
-    Each label must have one name (and each name one label), and the labels must be 0..K-1.
+    Each index must have one name and each name one index; the indices need not be 0..K-1
+    (a subset of the classes is fine: the recipes' label encoder numbers them).
 
     Example
     -------
-    >>> check_classes([(1, "dog"), (0, "rain"), (1, "dog")], "m.csv", "X")
-    ['rain', 'dog']
+    >>> check_classes([(19, "dog"), (0, "rain"), (19, "dog")], "m.csv", "X")
+    {0: 'rain', 19: 'dog'}
     """
     names, labels = {}, {}
     for label, name in items:
@@ -430,19 +431,33 @@ def check_classes(items, csv_path, dataset, layout=None):
                 csv_path,
                 layout,
             )
-    if sorted(names) != list(range(len(names))):
-        raise DatasetLayoutError(
-            f"{dataset}: class indices in {csv_path} must be 0..K-1, found {sorted(names)}",
-            csv_path,
-            layout,
-        )
-    return [names[i] for i in range(len(names))]
+    return dict(sorted(names.items()))
+
+
+def manifest_classes(manifest_paths):
+    """Class names of the items of split manifests, ordered by the dataset's class index.
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.json")
+    >>> json.dump({"a": {"label": 43, "class_name": "wind"}, "b": {"label": 0, "class_name": "dog"}},
+    ...           open(path, "w"))
+    >>> manifest_classes([path])
+    ['dog', 'wind']
+    """
+    names = {}
+    for path in manifest_paths:
+        with open(path, encoding="utf-8") as f:
+            for entry in json.load(f).values():
+                names[int(entry["label"])] = entry["class_name"]
+    return [names[label] for label in sorted(names)]
 
 
 def prepare_classification(
-    *, name, dataset, root, csv_path, columns, parse_row, splits, save_folder, layout
+    *, name, dataset, root, csv_path, columns, parse_row, splits, save_folder, layout, subset=None
 ):
-    """Build the split manifests and ``classes.json`` of a folded classification dataset.
+    """Build the split manifests of a folded classification dataset.
 
     Arguments
     ---------
@@ -457,14 +472,16 @@ def prepare_classification(
     columns : tuple of str
         The columns the csv must have.
     parse_row : callable
-        ``row dict -> (path relative to audio/, fold, label, class name)``; raises ``ValueError``
-        for a malformed row.
+        ``row dict -> (path relative to audio/, fold, label, class name)`` or ``None`` for a row
+        to leave out (e.g. outside a subset); raises ``ValueError`` for a malformed row.
     splits : dict
         Split name -> folds.
     save_folder : str or Path
-        Where the manifests go: ``<split>.json`` and ``classes.json``.
+        Where the manifests go: ``<split>.json``.
     layout : str
         Expected layout (ASCII tree) shown in errors.
+    subset : str, optional
+        Name of the subset ``parse_row`` keeps (part of the manifests' signature).
 
     Returns
     -------
@@ -486,13 +503,14 @@ def prepare_classification(
             f"{dataset}: no .wav files in {audio_dir}", audio_dir, layout
         )
     splits = {split: as_folds(folds) for split, folds in splits.items()}
-    outputs = [save_folder / f"{split}.json" for split in splits] + [save_folder / "classes.json"]
+    outputs = [save_folder / f"{split}.json" for split in splits]
     sig = signature(
         root=str(root),
         csv=[file_sha256(csv_path), *file_stats([csv_path], root)[0]],
         audio=file_stats(audio, root),
         ground_truth=file_stats(wav_files(gt_dir), root),
         splits=splits,
+        subset=subset,
         save_folder=str(save_folder),
     )
     if manifests_up_to_date(save_folder, name, sig, outputs):
@@ -503,11 +521,14 @@ def prepare_classification(
     items, seen = [], {}
     for line, row in read_csv_rows(csv_path, columns, dataset, layout):
         try:
-            rel, fold, label, class_name = parse_row(row)
+            parsed = parse_row(row)
         except (ValueError, TypeError) as err:
             raise DatasetLayoutError(
                 f"{dataset}: malformed row at line {line} of {csv_path}: {err}", csv_path, layout
             ) from err
+        if parsed is None:
+            continue
+        rel, fold, label, class_name = parsed
         item_id = Path(rel).stem
         if item_id in seen:
             raise DatasetLayoutError(
@@ -546,7 +567,6 @@ def prepare_classification(
             entry["event_wav"] = events[k]
             entry["background_wav"] = backgrounds[k]
         manifests[f"{fold_split[fold]}.json"][item_id] = entry
-    manifests["classes.json"] = classes
     paths = write_manifests(save_folder, name, sig, manifests)
     logger.info(
         "%s: %d classes; %s",

@@ -46,6 +46,13 @@ def _parse_row(row):
     return filename, fold, label, category
 
 
+def _parse_esc10_row(row):
+    """:func:`_parse_row` for the rows of the ESC-10 subset (``esc10`` column True), else None."""
+    if row["esc10"].strip().lower() != "true":
+        return None
+    return _parse_row(row)
+
+
 def prepare_esc50(
     data_folder,
     save_folder,
@@ -53,10 +60,11 @@ def prepare_esc50(
     valid_folds=(4,),
     test_folds=(5,),
     download=False,
+    esc10=False,
     *,
     url=ESC50_URL,
 ):
-    """Write the ESC-50 manifests ``train.json``, ``valid.json``, ``test.json``, ``classes.json``.
+    """Write the ESC-50 manifests ``train.json``, ``valid.json`` and ``test.json``.
 
     Idempotent: the manifests are rebuilt only when the csv, the audio files (set, size, mtime)
     or the fold options changed since the last call; otherwise they are reused.
@@ -72,6 +80,8 @@ def prepare_esc50(
         Folds of each split (paper: 1-3 / 4 / 5). A fold may be in one split only.
     download : bool
         Download and unpack ``url`` into ``data_folder`` when no ESC-50 is found there.
+    esc10 : bool
+        Keep only the ESC-10 subset (rows whose ``esc10`` column is True: 10 classes).
     url : str
         The archive to download (any URL urllib opens, ``file://`` included).
 
@@ -82,7 +92,6 @@ def prepare_esc50(
         (keyed by file stem) has ``wav`` (absolute path), ``label`` (``target``), ``class_name``
         (``category``), ``fold``, ``duration`` (s), ``sample_rate``, ``channels``, plus
         ``event_wav`` and ``background_wav`` when the folder has ``ground_truth/``.
-        ``classes.json`` lists the class names indexed by label.
 
     Raises
     ------
@@ -122,8 +131,9 @@ def prepare_esc50(
         root=root,
         csv_path=root / CSV,
         columns=COLUMNS,
-        parse_row=_parse_row,
+        parse_row=_parse_esc10_row if esc10 else _parse_row,
         splits={"train": train_folds, "valid": valid_folds, "test": test_folds},
         save_folder=save_folder,
         layout=LAYOUT,
+        subset="esc10" if esc10 else None,
     )

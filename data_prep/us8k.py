@@ -60,7 +60,7 @@ def prepare_us8k(
     valid_folds=(9,),
     test_folds=(10,),
 ):
-    """Write the UrbanSound8K manifests ``{train,valid,test}.json`` and ``classes.json``.
+    """Write the UrbanSound8K manifests ``{train,valid,test}.json``.
 
     Idempotent: the manifests are rebuilt only when the csv, the audio files (set, size, mtime)
     or the fold options changed since the last call; otherwise they are reused.
@@ -81,7 +81,6 @@ def prepare_us8k(
         (keyed by file stem) has ``wav`` (absolute path), ``label`` (``classID``),
         ``class_name`` (``class``), ``fold``, ``duration`` (s), ``sample_rate``, ``channels``,
         plus ``event_wav`` and ``background_wav`` when the folder has ``ground_truth/``.
-        ``classes.json`` lists the class names indexed by label.
 
     Raises
     ------
@@ -98,7 +97,8 @@ def prepare_us8k(
     >>> paths = prepare_us8k(root, tmp / "manifests")
     >>> [len(json.load(open(paths[s]))) for s in ("train", "valid", "test")]
     [16, 2, 2]
-    >>> len(json.load(open(tmp / "manifests" / "classes.json")))
+    >>> from data_prep.common import manifest_classes
+    >>> len(manifest_classes(paths.values()))
     2
     >>> shutil.rmtree(tmp)
     """

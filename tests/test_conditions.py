@@ -14,6 +14,7 @@ from lmac_brain.evaluation.conditions import (
     build_condition,
     build_conditions,
 )
+from lmac_brain.experiments.setup import load_or_create_label_encoder
 from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 SAMPLE_RATE = 16000
@@ -29,7 +30,8 @@ def data(tmp_path_factory):
     manifests = dict(prepare_esc50(root / "esc", root / "manifests"))
     manifests["wham"] = prepare_wham(root / "wham", root / "manifests" / "wham")
     manifests["ljspeech"] = prepare_ljspeech(root / "lj", root / "manifests" / "ljspeech")
-    test = classification_dataset(manifests["test"], SAMPLE_RATE, CLIP_SECONDS)
+    encoder = load_or_create_label_encoder(manifests, root / "save")
+    test = classification_dataset(manifests["test"], SAMPLE_RATE, CLIP_SECONDS, encoder)
     items = [test[i] for i in range(len(test))]
     ids = [item["id"] for item in items]
     wavs = torch.stack([item["sig"] for item in items])

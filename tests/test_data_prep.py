@@ -4,6 +4,7 @@ import csv
 import json
 import logging
 import os
+import re
 import shutil
 import tarfile
 import zipfile
@@ -21,7 +22,7 @@ from data_prep import (
     prepare_wham,
 )
 from data_prep import download as dl
-from data_prep.common import write_json_atomic
+from data_prep.common import manifest_classes, write_json_atomic
 from lmac_brain.synthetic.twins import (
     make_esc50_twin,
     make_ljspeech_twin,
@@ -137,7 +138,7 @@ def test_esc50_manifests_follow_the_csv(esc50, tmp_path):
     by_stem = {Path(r["filename"]).stem: r for r in rows}
     paths = prepare_esc50(esc50, tmp_path / "save")
     assert set(paths) == {"train", "valid", "test"}
-    classes = _load(tmp_path / "save" / "classes.json")
+    classes = dict(zip(sorted({int(r["target"]) for r in rows}), manifest_classes(paths.values())))
     assert len(classes) == N_CLASSES
     expected_folds = {"train": {1, 2, 3}, "valid": {4}, "test": {5}}
     seen = set()
@@ -163,6 +164,38 @@ def test_esc50_manifests_follow_the_csv(esc50, tmp_path):
             seen.add(item_id)
     assert seen == set(by_stem)  # every row of folds 1-5 is in exactly one split
     assert len(_load(paths["train"])) == 3 * N_CLASSES
+
+
+def test_esc50_subset_with_non_contiguous_targets_and_esc10(esc50, tmp_path):
+    root = _root(esc50, "meta/esc50.csv")
+    csv_path = root / "meta" / "esc50.csv"
+    header, rows = _csv_rows(csv_path)
+    # ESC-50's own numbering: the twin's classes 0, 1, 2 become targets 0, 19, 43 (file names too).
+    renumber = {0: 0, 1: 19, 2: 43}
+    subset = tmp_path / "subset"
+    shutil.copytree(root, subset, ignore=shutil.ignore_patterns("ground_truth"))  # the real layout
+    kept = []
+    for row in rows:
+        target = int(row["target"])
+        if target not in renumber:
+            os.remove(subset / "audio" / row["filename"])
+            continue
+        old = row["filename"]
+        row["filename"] = re.sub(r"-(\d+)\.wav$", f"-{renumber[target]}.wav", old)
+        os.rename(subset / "audio" / old, subset / "audio" / row["filename"])
+        row["target"] = str(renumber[target])
+        row["esc10"] = str(target != 2)
+        kept.append(row)
+    _write_csv(subset / "meta" / "esc50.csv", header, kept)
+    paths = prepare_esc50(subset, tmp_path / "save")
+    names = {int(r["target"]): r["category"] for r in kept}
+    assert manifest_classes(paths.values()) == [names[0], names[19], names[43]]
+    esc10 = prepare_esc50(subset, tmp_path / "save10", esc10=True)
+    assert manifest_classes(esc10.values()) == [names[0], names[19]]
+    assert all(e["label"] in (0, 19) for p in esc10.values() for e in _load(p).values())
+    # The option is part of the manifests' signature: switching it back rebuilds them.
+    again = prepare_esc50(subset, tmp_path / "save10")
+    assert manifest_classes(again.values()) == [names[0], names[19], names[43]]
 
 
 def test_esc50_manifest_loads_in_speechbrain(esc50, tmp_path):
@@ -371,7 +404,7 @@ def test_esc50_csv_content_change_rebuilds(esc50, tmp_path):
     os.utime(csv_path, ns=(st.st_atime_ns, st.st_mtime_ns))  # ... and mtime: the hash catches it
     assert os.stat(csv_path).st_size == st.st_size
     prepare_esc50(esc50, tmp_path / "save")
-    assert new in _load(tmp_path / "save" / "classes.json")
+    assert new in manifest_classes(paths.values())
     assert new in {e["class_name"] for p in paths.values() for e in _load(p).values()}
 
 
@@ -422,8 +455,7 @@ def test_us8k_manifests(us8k, tmp_path):
     _, rows = _csv_rows(root / "metadata" / "UrbanSound8K.csv")
     by_stem = {Path(r["slice_file_name"]).stem: r for r in rows}
     paths = prepare_us8k(us8k, tmp_path / "save")
-    classes = _load(tmp_path / "save" / "classes.json")
-    assert len(classes) == N_CLASSES
+    assert len(manifest_classes(paths.values())) == N_CLASSES
     sizes = {s: len(_load(p)) for s, p in paths.items()}
     assert sizes == {"train": 8 * N_CLASSES, "valid": N_CLASSES, "test": N_CLASSES}
     for split, path in paths.items():
@@ -433,7 +465,6 @@ def test_us8k_manifests(us8k, tmp_path):
             fold_dir = root / "audio" / f"fold{row['fold']}"
             assert entry["wav"] == str(fold_dir / row["slice_file_name"])
             assert (entry["label"], entry["class_name"]) == (int(row["classID"]), row["class"])
-            assert classes[entry["label"]] == entry["class_name"]
             info = sf.info(entry["wav"])
             assert (entry["sample_rate"], entry["channels"]) == (info.samplerate, info.channels)
             assert entry["duration"] == pytest.approx(info.frames / info.samplerate)

@@ -8,17 +8,16 @@ import sys
 
 import pytest
 import torch
-import yaml
+from ruamel.yaml import YAML
 
 import lmac_brain.evaluation.harness as evaluation
 from lmac_brain.evaluation.methods import EvaluationConfigError, method_options, validate_methods
 from lmac_brain.evaluation.tables import format_markdown
-from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
 from lmac_brain.recipes.evaluate import run
 from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER = "dataset,condition,domain,method,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
+HEADER = "dataset,condition,domain,method,label,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -52,24 +51,28 @@ def trained(tmp_path_factory):
 
 
 METHODS = {
-    "Saliency": {"explainer": "saliency"},
-    "IG": {"explainer": "ig", "n_steps": 2},
-    "Smoothgrad": {"explainer": "smoothgrad", "nt_samples": 2},
-    "L-MAC": {"explainer": "lmac", "domains": ["stft"]},
-    "All ones": {"explainer": "ones"},
+    "saliency": {"explainer": "saliency", "label": "Saliency"},
+    "ig": {"explainer": "ig", "n_steps": 2, "label": "IG"},
+    "smoothgrad": {"explainer": "smoothgrad", "nt_samples": 2},
+    "lmac": {"explainer": "lmac", "domains": ["stft"], "label": "L-MAC"},
+    "ones": {"explainer": "ones", "label": "All ones"},
 }
 
 
 def write_config(root, name, methods, **keys):
-    """A YAML extending the compact one that keeps only ``methods`` (the others set to null)."""
-    text, overrides = read_hparams_text(os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"),
-                                        {"dataset": "esc50", "data_folder": "x", "n_classes": 3})
-    keep = {label: None for label in peek_hparams(text, overrides)["methods"]}
-    keep.update(methods)
-    doc = {"extends": os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"), "methods": keep,
-           "clip_seconds": 1.0, "batch_size": 4, **keys}
+    """The compact evaluation YAML with only ``methods`` and the ``keys`` changed (a complete file)."""
+    yaml = YAML()
+    with open(os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"), encoding="utf-8") as f:
+        doc = yaml.load(f)
+    doc["methods"] = methods
+    for key, value in {"clip_seconds": 1.0, "batch_size": 4, **keys}.items():
+        if isinstance(value, dict):
+            doc[key].update(value)  # e.g. conditions: drop some, keep the others
+        else:
+            doc[key] = value
     path = root / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.dump(doc, f)
     return str(path)
 
 
@@ -84,7 +87,7 @@ def noise_folders(root):
 
 def test_harness_end_to_end_and_resume(trained, monkeypatch):
     root = trained
-    methods = {**METHODS, "L-MAC": {**METHODS["L-MAC"], "source": str(root / "lmac" / "save")}}
+    methods = {**METHODS, "lmac": {**METHODS["lmac"], "source": str(root / "lmac" / "save")}}
     config = write_config(root, "eval", methods)
     out = root / "eval_out"
     assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
@@ -94,21 +97,22 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     assert lines[0] == HEADER
     rows = list(csv.DictReader(lines))
     expected = {(c, d, m) for c in CONDITIONS for d in ("stft", "mel") for m in METHODS
-                if not (m == "L-MAC" and d == "mel")}
+                if not (m == "lmac" and d == "mel")}
     keys = [(r["condition"], r["domain"], r["method"]) for r in rows]
     assert len(keys) == len(set(keys)) and set(keys) == expected
     for row in rows:
         assert row["dataset"] == "esc50" and row["n"] == "6"
+        assert row["label"] == METHODS[row["method"]].get("label", row["method"])
         for name in ("AI", "AD", "AG", "FF", "FidIn", "MM", "loc_auc", "loc_iou", "sec_per_item"):
             assert row[name] != "", (row, name)  # the twin has ground truth
-        if row["method"] == "All ones":
+        if row["method"] == "ones":
             # Constant maps: Quantus is undefined there, so the cells stay empty.
             assert row["SPS"] == row["COMP"] == ""
             assert float(row["MM"]) == 1.0 and float(row["AD"]) == 0.0 and float(row["FidIn"]) == 1.0
         else:
             assert row["SPS"] != "" and row["COMP"] != ""
     # The contamination changes what is explained, so conditions differ.
-    sal = {r["condition"]: float(r["AD"]) for r in rows if r["method"] == "Saliency" and r["domain"] == "stft"}
+    sal = {r["condition"]: float(r["AD"]) for r in rows if r["method"] == "saliency" and r["domain"] == "stft"}
     assert len(set(sal.values())) > 1
 
     markdown = (out / "metrics.md").read_text()
@@ -134,10 +138,10 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     calls = []
     real = evaluation.evaluate_one
     monkeypatch.setattr(evaluation, "evaluate_one", lambda *a, **k: calls.append(k["progress_desc"]) or real(*a, **k))
-    kept = [line for line in before.splitlines() if not line.startswith("esc50,speech,mel,IG,")]
+    kept = [line for line in before.splitlines() if not line.startswith("esc50,speech,mel,ig,")]
     csv_path.write_text("\n".join(kept) + "\n")
     assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
-    assert calls == ["speech/mel/IG"]
+    assert calls == ["speech/mel/ig"]
     # Same rows again; the re-evaluated one has the same metrics (only its timing differs).
     def without_timing(text):
         return sorted(line.rsplit(",", 1)[0] for line in text.splitlines())
@@ -148,9 +152,9 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
 def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
     root = trained
     methods = {
-        "Typo": {"explainer": "salency"},
-        "L-MAC": {"explainer": "lmac", "source": str(root / "no_such_lmac" / "save")},
-        "All ones": {"explainer": "ones"},
+        "typo": {"explainer": "salency"},
+        "lmac": {"explainer": "lmac", "source": str(root / "no_such_lmac" / "save")},
+        "ones": {"explainer": "ones"},
     }
     config = write_config(root, "bad", methods)
     out = root / "bad_out"
@@ -172,9 +176,9 @@ def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
 def test_checkpoint_of_the_wrong_domain_is_caught_when_building(trained):
     # An L-MAC trained in the STFT domain cannot explain in the mel domain: reported, not run.
     root = trained
-    methods = {"L-MAC": {"explainer": "lmac", "source": str(root / "lmac" / "save")}}
+    methods = {"lmac": {"explainer": "lmac", "source": str(root / "lmac" / "save")}}
     config = write_config(root, "wrong_domain", methods, conditions={"id": None, "speech": None})
-    with pytest.raises(EvaluationConfigError, match=r"'L-MAC' \(mel\): cannot build 'lmac'"):
+    with pytest.raises(EvaluationConfigError, match=r"'lmac' \(mel\): cannot build 'lmac'"):
         run(argv(root, config, root / "wrong_domain_out"), "esc50")
     assert not (root / "wrong_domain_out" / "metrics.csv").exists()
 
@@ -196,9 +200,9 @@ def test_method_options_and_validation(tmp_path):
 
 
 def test_markdown_puts_the_baseline_last():
-    rows = [{"dataset": "d", "condition": "c", "domain": "stft", "method": m, "n": "2", "AI": "1", "loc_auc": ""}
-            for m in ("All ones", "B", "A")]
-    text = format_markdown(rows, baselines={"All ones"}, method_order=["A", "B", "All ones"])
+    rows = [{"dataset": "d", "condition": "c", "domain": "stft", "method": m, "label": label, "n": "2", "AI": "1",
+             "loc_auc": ""} for m, label in (("ones", "All ones"), ("b", "B"), ("a", "A"))]
+    text = format_markdown(rows, baselines={"ones"}, method_order=["a", "b", "ones"])
     order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")][1:]
     assert order == ["A", "B", "All ones"]
     assert "loc_auc" not in text and "### d, c, STFT-Mel" in text

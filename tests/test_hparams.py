@@ -1,31 +1,124 @@
-"""Every YAML loads; `extends:` files are overrides of their base; compact files agree."""
+"""Every hparams file is plain HyperPyYAML, its values are the ones the recipes always ran with,
+and SpeechBrain's command line reaches every key (``!ref`` values and method keys included)."""
 
+import json
 from pathlib import Path
 
 import pytest
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
 
-from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
+from lmac_brain.experiments.setup import parse_overrides, peek_hparams
 
-HPARAMS = sorted((Path(__file__).resolve().parents[1] / "hparams").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+HPARAMS = sorted((ROOT / "hparams").glob("*.yaml"))
 FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}
+
+# Resolved values of every file when the compact and fine-tuning files were still written as
+# overrides of their paper file (an `extends:` key read by our own loader), before they became
+# complete HyperPyYAML files. The values must not have moved, except where listed below.
+BEFORE = json.loads((ROOT / "tests" / "data" / "hparams_resolved_before_plain_yaml.json").read_text())
+METHOD_KEYS = {  # the row labels that were keys, and the identifier keys that replaced them
+    "Saliency": "saliency", "Smoothgrad": "smoothgrad", "IG": "ig", "GradCAM": "gradcam",
+    "Guided GradCAM": "guided_gradcam", "Guided Backprop": "guided_backprop", "SHAP": "shap",
+    "L2I, RT=0.2": "l2i_rt02", "L2I, RT=0.4": "l2i_rt04", "L2I, RT=0.6": "l2i_rt06",
+    "L2I, RT=0.8": "l2i_rt08", "L-MAC": "lmac", "L-MAC FT l_g=4": "lmac_ft_lg4",
+    "L-MAC FT l_g=16": "lmac_ft_lg16", "L-MAC FT l_g=32": "lmac_ft_lg32",
+    "L-MAC FT l_g=4 CCT 0.7": "lmac_ft_lg4_cct07", "L-MAC FT l_g=16 CCT 0.7": "lmac_ft_lg16_cct07",
+    "L-MAC FT l_g=32 CCT 0.7": "lmac_ft_lg32_cct07", "All zeros": "zeros", "All ones": "ones",
+}
+METHOD_MAPPINGS = ("methods", "randomization_methods", "roar_methods")
+# Keys the compact evaluation and sanity checks declared without using them (their methods are
+# disabled in the compact set-up), dropped when the files became complete.
+UNUSED_BEFORE = {
+    "eval_cnn14_compact.yaml": {
+        f"{stem}_{kind}" for stem in ("lmac_mel", "lmac_ft_mel", "lmac_ft16", "lmac_ft16_mel", "lmac_ft32",
+                                      "lmac_ft32_mel", "lmac_ft_cct", "lmac_ft16_cct", "lmac_ft32_cct")
+        for kind in ("experiment", "source")
+    },
+    "sanity_checks_cnn14_compact.yaml": {"lmac_ft_experiment", "lmac_ft_cct_experiment", "lmac_ft_source",
+                                         "lmac_ft_cct_source"},
+}
+# Deliberate changes since, with the reason: (file, key) or (file, key, method key).
+CHANGED_SINCE = {
+    ("eval_cnn14_compact.yaml", "methods", "lmac"): "STFT-domain only: no (unused) mel source",
+    ("eval_cnn14_compact.yaml", "methods", "lmac_ft_lg4"): "STFT-domain only: no (unused) mel source",
+}
+
+
+def _load(path, overrides=None):
+    with open(path, encoding="utf-8") as f:
+        return load_hyperpyyaml(f, {**FILLED, **(overrides or {})})
+
+
+def _plain(path, overrides=None):
+    return peek_hparams(path, {**FILLED, **(overrides or {})})
+
+
+def _renamed(mapping):
+    """A methods mapping of the old files with today's keys, and without today's labels."""
+    return {METHOD_KEYS[label]: spec for label, spec in mapping.items() if spec is not None}
 
 
 @pytest.mark.parametrize("path", HPARAMS, ids=lambda p: p.name)
-def test_every_hparams_file_resolves(path):
-    text, overrides = read_hparams_text(path, FILLED)
-    plain = peek_hparams(text, overrides)
-    assert plain["output_folder"].startswith("results/esc50/")
-    assert "extends" not in plain
+def test_every_file_loads_with_plain_hyperpyyaml(path):
+    hparams = _load(path)
+    assert hparams["output_folder"].startswith("results/esc50/")
+    assert "extends" not in hparams
+    assert hparams["embedding_model"].emb_dim == hparams["emb_dim"]  # objects are built
 
 
-def test_extends_overrides_base_and_command_line_wins():
-    text, overrides = read_hparams_text(HPARAMS[0].parent / "lmac_cnn14_compact_ft.yaml", {**FILLED, "l_g": 16})
-    plain = peek_hparams(text, overrides)
-    assert plain["finetuning"] is True  # from lmac_cnn14_compact_ft.yaml
-    assert plain["base_channels"] == 8  # from lmac_cnn14_compact.yaml
-    assert plain["l_in"] == 4.0  # from lmac_cnn14.yaml
-    assert plain["l_g"] == 16  # command line
-    assert plain["lmac_source"] == "results/esc50/lmac_cnn14_compact/1234/save"
+@pytest.mark.parametrize("name", sorted(BEFORE), ids=str)
+def test_values_are_those_the_recipes_ran_with(name):
+    now = _plain(ROOT / "hparams" / name)
+    before = BEFORE[name]
+    for key, old in before.items():
+        if key in UNUSED_BEFORE.get(name, ()) or (name, key) in CHANGED_SINCE:
+            continue
+        assert key in now, f"{name}: {key} disappeared"
+        if key in METHOD_MAPPINGS:
+            old = _renamed(old)
+            enabled = {k: spec for k, spec in now[key].items() if spec is not None}
+            assert set(enabled) == set(old), f"{name}: {key}"
+            for method, spec in enabled.items():
+                assert spec.get("label"), f"{name}: {key}: {method} has no label"
+                if (name, key, method) not in CHANGED_SINCE:
+                    assert {o: v for o, v in spec.items() if o != "label"} == old[method], f"{name}: {method}"
+        else:
+            assert now[key] == old, f"{name}: {key} is {now[key]!r}, was {old!r}"
+
+
+def _cli(path, *args):
+    """The overrides SpeechBrain's command line gives for ``args``."""
+    _, _, overrides = sb.parse_arguments([str(path), *args])
+    return parse_overrides(overrides)
+
+
+def test_ref_overrides_from_the_command_line():
+    path = ROOT / "hparams" / "lmac_cnn14_compact.yaml"
+    overrides = {**FILLED, **_cli(path, "--save_folder=!ref <data_folder>/checkpoints", "--lr=0.5")}
+    plain = peek_hparams(path, overrides)
+    assert plain["save_folder"] == "/data/checkpoints" and plain["lr"] == 0.5
+    with open(path, encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, overrides)
+    assert hparams["checkpointer"].checkpoints_dir == Path("/data/checkpoints")
+
+
+@pytest.mark.parametrize("name", ["eval_cnn14.yaml", "eval_cnn14_compact.yaml"])
+def test_every_method_and_condition_can_be_dropped_or_changed_from_the_command_line(name):
+    path = ROOT / "hparams" / name
+    plain = _plain(path)
+    for key in plain["methods"]:
+        dropped = _plain(path, _cli(path, f"--methods={{{key}: null}}"))
+        assert dropped["methods"][key] is None
+        assert all(dropped["methods"][k] == v for k, v in plain["methods"].items() if k != key)
+        changed = _plain(path, _cli(path, f"--methods={{{key}: {{label: Mine, domains: [mel]}}}}"))
+        assert changed["methods"][key] == {**plain["methods"][key], "label": "Mine", "domains": ["mel"]}
+    for key in plain["conditions"]:
+        dropped = _plain(path, _cli(path, f"--conditions={{{key}: null}}"))
+        assert dropped["conditions"][key] is None
+        changed = _plain(path, _cli(path, f"--conditions={{{key}: {{snr_db: 7.5}}}}"))
+        assert changed["conditions"][key]["snr_db"] == 7.5
 
 
 KEYS = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels", "base_channels")
@@ -33,10 +126,8 @@ KEYS = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms"
 
 @pytest.mark.parametrize("profile", ["", "_compact"])
 def test_classifier_settings_agree_across_recipes(profile):
-    folder = HPARAMS[0].parent
-    values = []
-    for stem in ("classifier_cnn14", "lmac_cnn14", "l2i_cnn14", "eval_cnn14"):
-        text, overrides = read_hparams_text(folder / f"{stem}{profile}.yaml", FILLED)
-        plain = peek_hparams(text, overrides)
-        values.append({k: plain[k] for k in KEYS})
+    names = [f"{stem}{profile}.yaml" for stem in ("classifier_cnn14", "lmac_cnn14", "l2i_cnn14", "eval_cnn14",
+                                                  "sanity_checks_cnn14")]
+    names.append("lmac_cnn14_compact_ft.yaml" if profile else "lmac_cnn14_ft.yaml")
+    values = [{k: _plain(ROOT / "hparams" / name)[k] for k in KEYS} for name in names]
     assert all(v == values[0] for v in values)

@@ -214,13 +214,9 @@ def test_recipe_output_explains(trained):
     from hyperpyyaml import load_hyperpyyaml
 
     from lmac_brain.experiments.pretrained import load_pretrained
-    from lmac_brain.experiments.setup import read_hparams_text
 
-    text, overrides = read_hparams_text(
-        REPO / "hparams" / "classifier_cnn14_compact.yaml",
-        {"dataset": "esc50", "data_folder": "unused", "n_classes": 3},
-    )
-    hp = load_hyperpyyaml(text, overrides)
+    with open(REPO / "hparams" / "classifier_cnn14_compact.yaml", encoding="utf-8") as f:
+        hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "n_classes": 3})
     load_pretrained({"embedding_model": hp["embedding_model"], "classifier": hp["classifier"]},
                     str(trained / "clf" / "save"), collect_in=str(trained / "collect"),
                     min_key="error")
@@ -234,12 +230,10 @@ def test_recipe_output_explains(trained):
 
 
 def test_compact_config_matches_the_compact_classifier():
-    from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
+    from lmac_brain.experiments.setup import peek_hparams
 
     def plain(name):
-        text, overrides = read_hparams_text(REPO / "hparams" / name)
-        return peek_hparams(text, {"dataset": "esc50", "data_folder": "x", "n_classes": 3,
-                                   **overrides})
+        return peek_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "n_classes": 3})
 
     l2i, lmac = plain("l2i_cnn14_compact.yaml"), plain("lmac_cnn14_compact.yaml")
     keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",

@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 from lmac_brain.audio.reading import read_clip
-from lmac_brain.models.classifier import AudioClassifier
-from lmac_brain.models.cnn14 import Cnn14
-from lmac_brain.models.decoder import build_decoder
+from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
 from lmac_brain.experiments.pretrained import load_pretrained
-from lmac_brain.audio.spectral import SpectralFrontEnd
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.cnn14 import Cnn14
+from lmac_brain.models.decoder import build_decoder
 
 
 def _test_clips(classifier_folder, n=8):

@@ -5,9 +5,9 @@ import torch
 from speechbrain.lobes.models.Cnn14 import Cnn14 as SpeechBrainCnn14
 from speechbrain.processing.features import STFT, Filterbank, spectral_magnitude
 
+from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import MaskDecoder, build_decoder
-from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
 def test_features_match_speechbrain_pipeline():

@@ -1,7 +1,7 @@
 """Adding noise at a stated SNR, from a bank of noise files (WHAM!, LJSpeech, ...).
 
 Training draws noise at random; evaluation asks for the noise of one item by its id, so every
-method and every batch size sees the same mixture (DESIGN.md section 6).
+method and every batch size sees the same mixture.
 """
 
 import json

@@ -7,9 +7,9 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
+from lmac_brain.audio.listenable import save_interpretation, stft_mask
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
-from lmac_brain.audio.listenable import save_interpretation, stft_mask
 from lmac_brain.metrics import faithfulness_per_item, mask_mean
 
 logger = logging.getLogger(__name__)

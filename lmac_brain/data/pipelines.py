@@ -3,13 +3,12 @@
 import json
 
 import speechbrain as sb
-import torch
 
 from lmac_brain.audio.reading import read_clip
 
 
-def classification_dataset(manifest, sample_rate, clip_seconds, ground_truth=False):
-    """A ``DynamicItemDataset`` yielding ``id``, ``sig`` and ``label`` (and the clean event).
+def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, ground_truth=False):
+    """A ``DynamicItemDataset`` yielding ``id``, ``sig`` and ``class_index`` (and the clean event).
 
     Arguments
     ---------
@@ -19,6 +18,9 @@ def classification_dataset(manifest, sample_rate, clip_seconds, ground_truth=Fal
         Pipeline rate; every file is resampled to it and downmixed to mono.
     clip_seconds : float
         Clip length; shorter files are zero-padded, longer ones cropped.
+    label_encoder : speechbrain.dataio.encoder.CategoricalEncoder
+        Encodes each item's ``class_name`` into ``class_index`` (``0..K-1``; the manifests'
+        ``label`` is the dataset's own class number, e.g. ESC-50's ``target``).
     ground_truth : bool
         Also yield ``event_sig`` (the clean target event of a synthetic twin), used as the
         guidance target of fine-tuning and for localization metrics.
@@ -30,12 +32,12 @@ def classification_dataset(manifest, sample_rate, clip_seconds, ground_truth=Fal
     def audio_pipeline(wav):
         return read_clip(wav, sample_rate, clip_seconds)
 
-    @sb.utils.data_pipeline.takes("label")
-    @sb.utils.data_pipeline.provides("label")
-    def label_pipeline(label):
-        return torch.tensor(label, dtype=torch.long)
+    @sb.utils.data_pipeline.takes("class_name")
+    @sb.utils.data_pipeline.provides("class_index")
+    def label_pipeline(class_name):
+        return label_encoder.encode_label(class_name)  # an int: a batch collates them into a tensor
 
-    keys = ["id", "sig", "label"]
+    keys = ["id", "sig", "class_index"]
     sb.dataio.dataset.add_dynamic_item([dataset], audio_pipeline)
     sb.dataio.dataset.add_dynamic_item([dataset], label_pipeline)
     if ground_truth:
@@ -59,12 +61,13 @@ def has_ground_truth(manifest):
 
 
 def classification_datasets(hparams, ground_truth=False):
-    """Train/valid/test datasets from ``hparams['manifests']``."""
+    """Train/valid/test datasets from ``hparams['manifests']`` and ``hparams['label_encoder']``."""
     return {
         split: classification_dataset(
             hparams["manifests"][split],
             hparams["sample_rate"],
             hparams["clip_seconds"],
+            hparams["label_encoder"],
             ground_truth=ground_truth,
         )
         for split in ("train", "valid", "test")

@@ -1,7 +1,9 @@
 """Evaluation conditions: how a clean test batch becomes the mixture the methods explain.
 
-DESIGN.md section 6. Every condition is seeded *per item* (``mixing.item_seed(item_id, seed)``),
-so an item gets the same mixture for every method, every batch size and every batch order.
+In-distribution: WHAM! noise, as in training. Out of distribution (paper Sec. 3.5): a mixture
+with a test clip of another class, white noise, LJSpeech speech. Every condition is seeded *per
+item* (``mixing.item_seed(item_id, seed)``), so an item gets the same mixture for every method,
+every batch size and every batch order.
 A condition returns the mixture and the part of it that is not the test clip (what it added),
 so localization can score a mask against ``ideal_binary_mask(|E|, |mixture - E|)`` when the
 item carries its clean event ``E``.

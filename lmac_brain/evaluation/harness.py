@@ -17,7 +17,13 @@ import torch
 from speechbrain.dataio.dataloader import make_dataloader
 from tqdm import tqdm
 
-from lmac_brain.evaluation.methods import build_explainers, enabled, raise_problems, validate_methods
+from lmac_brain.evaluation.methods import (
+    build_explainers,
+    enabled,
+    method_label,
+    raise_problems,
+    validate_methods,
+)
 from lmac_brain.evaluation.tables import (
     BASELINE_EXPLAINER,
     KEY_COLUMNS,
@@ -122,7 +128,7 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
     test_data : speechbrain.dataio.dataset.DynamicItemDataset
         The test set (with ``event_sig`` for localization).
     methods : dict
-        ``label -> {explainer: name, **options}``.
+        ``key -> {explainer: name, label: row label, **options}``.
     conditions : dict
         ``label -> Condition`` (see :func:`lmac_brain.evaluation.conditions.build_conditions`).
     domains : list of str
@@ -152,19 +158,19 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
     done = {row_key(r) for r in read_rows(csv_path)}
     for condition_label, condition in conditions.items():
         for domain in domains:
-            for label, spec in methods.items():
-                if (domain, label) not in explainers:
+            for method, spec in methods.items():
+                if (domain, method) not in explainers:
                     continue
-                key = (str(dataset_name), condition_label, domain, label)
+                key = (str(dataset_name), condition_label, domain, method)
                 if key in done:
                     logger.info("Skipping %s: already in %s", "/".join(key), csv_path)
                     continue
-                explainer = explainers[(domain, label)].to(device)
+                explainer = explainers[(domain, method)].to(device)
                 result = evaluate_one(
                     classifier, explainer, condition, test_data, domain, loader_options, device,
-                    progress_desc=f"{condition_label}/{domain}/{label}",
+                    progress_desc=f"{condition_label}/{domain}/{method}",
                 )
-                row = dict(zip(KEY_COLUMNS, key), **result)
+                row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), **result)
                 append_row(csv_path, row)
                 done.add(key)
                 logger.info("%s: %s", "/".join(key),

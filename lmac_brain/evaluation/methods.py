@@ -58,10 +58,35 @@ def method_options(spec, domain):
     options = dict(spec)
     name = options.pop("explainer")
     options.pop("domains", None)
+    options.pop("label", None)
     for key, value in options.items():
         if isinstance(value, dict) and value and set(value) <= set(DOMAINS):
             options[key] = value[domain]
     return name, options
+
+
+def without_trained_explainers(methods):
+    """``methods`` with those that load a trained model disabled (``None``), and their keys.
+
+    Example
+    -------
+    >>> without_trained_explainers({"ig": {"explainer": "ig"}, "lmac": {"explainer": "lmac"}, "off": None})
+    ({'ig': {'explainer': 'ig'}, 'lmac': None, 'off': None}, ['lmac'])
+    """
+    dropped = [k for k, spec in enabled(methods).items()
+               if isinstance(spec, dict) and spec.get("explainer") in TRAINED_EXPLAINERS]
+    return {k: (None if k in dropped else spec) for k, spec in (methods or {}).items()}, dropped
+
+
+def method_label(key, spec):
+    """The row label of a method in the tables: its ``label``, else its key.
+
+    Example
+    -------
+    >>> method_label("l2i_rt02", {"explainer": "l2i", "label": "L2I, RT=0.2"}), method_label("ig", {})
+    ('L2I, RT=0.2', 'ig')
+    """
+    return str(spec.get("label") or key)
 
 
 def method_domains(spec, domains):
@@ -76,7 +101,7 @@ def validate_methods(methods, domains):
     Arguments
     ---------
     methods : dict
-        ``label -> {explainer: name, **options}``.
+        ``key -> {explainer: name, label: row label, **options}``.
     domains : list of str
         The masking domains evaluated.
 
@@ -98,8 +123,8 @@ def validate_methods(methods, domains):
             problems.append(f"unknown domain {domain!r} (choose among {DOMAINS})")
     if not methods:
         problems.append("no methods to evaluate")
-    for label, spec in (methods or {}).items():
-        where = f"method {label!r}"
+    for key, spec in (methods or {}).items():
+        where = f"method {key!r}"
         if not isinstance(spec, dict) or "explainer" not in spec:
             problems.append(f"{where}: needs a mapping with an 'explainer' key, got {spec!r}")
             continue
@@ -137,19 +162,19 @@ def _checkpoint_problems(where, name, source):
 
 
 def build_explainers(methods, classifier, domains):
-    """Build every ``(domain, label)`` explainer; returns ``(explainers, problems)``.
+    """Build every ``(domain, key)`` explainer; returns ``(explainers, problems)``.
 
     Building loads the trained models, so wrong options, a checkpoint of another domain or a
     corrupt file show up here, before any evaluation.
     """
     explainers, problems = {}, []
-    for label, spec in enabled(methods).items():
+    for key, spec in enabled(methods).items():
         for domain in method_domains(spec, domains):
             name, options = method_options(spec, domain)
             try:
-                explainers[(domain, label)] = build_explainer(name, classifier, domain, **options)
+                explainers[(domain, key)] = build_explainer(name, classifier, domain, **options)
             except Exception as err:  # any failure is a configuration problem to report
-                problems.append(f"method {label!r} ({domain}): cannot build {name!r}: {err}")
+                problems.append(f"method {key!r} ({domain}): cannot build {name!r}: {err}")
     return explainers, problems
 
 
@@ -159,7 +184,7 @@ def validate_configuration(methods, domains, conditions, manifests, sample_rate,
     Arguments
     ---------
     methods : dict
-        ``label -> {explainer: name, **options}``.
+        ``key -> {explainer: name, label: row label, **options}``.
     domains : list of str
         Masking domains.
     conditions : dict

@@ -12,8 +12,9 @@ from lmac_brain.reporting.results_csv import append_csv_row, read_csv_rows
 from lmac_brain.reporting.tables import format_table
 
 KEY_COLUMNS = ("dataset", "condition", "domain", "method")
-CSV_COLUMNS = KEY_COLUMNS + ("n",) + METRIC_NAMES + ("sec_per_item",)
-"""Header of ``metrics.csv``, in order."""
+CSV_COLUMNS = KEY_COLUMNS + ("label", "n") + METRIC_NAMES + ("sec_per_item",)
+"""Header of ``metrics.csv``, in order: ``method`` is the configuration's key (``lmac_ft_lg4``),
+``label`` the row label of the tables (``L-MAC FT l_g=4``)."""
 
 BASELINE_EXPLAINER = "ones"
 """The reference row listed last in every Markdown table."""
@@ -52,9 +53,9 @@ def format_markdown(rows, baselines=(), method_order=()):
     rows : list of dict
         Rows as in ``metrics.csv`` (strings or numbers).
     baselines : collection of str
-        Method labels listed last (the all-ones reference).
+        Method keys listed last (the all-ones reference).
     method_order : sequence of str
-        Preferred order of the other methods (the configuration's).
+        Preferred order of the other methods' keys (the configuration's).
 
     Returns
     -------
@@ -80,15 +81,10 @@ def format_markdown(rows, baselines=(), method_order=()):
         columns = list(TABLE_COLUMNS)
         columns += [c for c in ("loc_auc", "loc_iou") if any(r.get(c) not in (None, "") for r in block)]
         table = [
-            {"method": r["method"], "n": r["n"], **{c: number(r.get(c)) for c in columns},
+            {"method": r.get("label") or r["method"], "n": r["n"], **{c: number(r.get(c)) for c in columns},
              "sec/item": _seconds(r.get("sec_per_item"))}
             for r in block
         ]
         title = f"### {dataset}, {condition}, {DOMAIN_LABELS.get(domain, domain)}"
         text += [title, "", format_table(table, ["method", "n"] + columns + ["sec/item"]), ""]
     return "\n".join(text)
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ an interpreter was trained on.
 """
 
 import io
-import json
 import logging
 import os
 import tempfile
@@ -16,9 +15,11 @@ from pathlib import Path
 from hyperpyyaml import load_hyperpyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from speechbrain.dataio.encoder import CategoricalEncoder
 
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
 from lmac_brain.experiments.pretrained import MissingCheckpointError, load_pretrained
+from lmac_brain.experiments.setup import LABEL_ENCODER_FILE
 from lmac_brain.models.classifier import AudioClassifier
 
 logger = logging.getLogger(__name__)
@@ -126,19 +127,24 @@ def load_trained_classifier(experiment, weights=None, device="cpu"):
 
 
 def class_names(experiment, n_classes):
-    """Class names from the experiment's ``manifests/classes.json``; ``class <i>`` otherwise."""
-    candidates = [experiment.folder / "manifests" / "classes.json"]
-    if experiment.hparams.get("manifest_folder"):
-        candidates.append(_existing_path(experiment.hparams["manifest_folder"]) / "classes.json")
-    for path in candidates:
-        if path.is_file():
-            with open(path, encoding="utf-8") as f:
-                names = json.load(f)
-            if len(names) == n_classes:
-                return [str(n) for n in names]
-    logger.warning("No class names found for %s: using class indices", experiment.folder)
-    return [f"class {i}" for i in range(n_classes)]
+    """Class names from the experiment's label encoder (``save/label_encoder.txt``).
 
+    A folder holding the two ``.ckpt`` files of a downloaded classifier may carry its
+    ``label_encoder.txt`` too. Without one, or with one of another size, the classes are named
+    ``class <i>`` (with a warning).
+    """
+    for path in (experiment.save_folder / LABEL_ENCODER_FILE, experiment.folder / LABEL_ENCODER_FILE):
+        if path.is_file():
+            encoder = CategoricalEncoder()
+            encoder.load(str(path))
+            if len(encoder) == n_classes:
+                return [str(encoder.ind2lab[i]) for i in range(n_classes)]
+            logger.warning("%s has %d classes, the classifier %d: using class indices",
+                           path, len(encoder), n_classes)
+            break
+    else:
+        logger.warning("No label encoder found for %s: using class indices", experiment.folder)
+    return [f"class {i}" for i in range(n_classes)]
 
 
 def n_outputs(classifier):
@@ -158,8 +164,12 @@ def load_classifier_weights(hparams, dataset):
     """Load the weights of a recipe's classifier (``hparams``' objects) from ``classifier_source``.
 
     The files are collected in ``<save_folder>/pretrained_classifier``, so an interpreter's
-    output folder keeps the classifier it was trained on.
+    output folder keeps the classifier it was trained on. With ``use_pretrained: False`` the
+    classifier keeps its random initialisation (SpeechBrain's recipe tests run that way).
     """
+    if not hparams.get("use_pretrained", True):
+        logger.warning("use_pretrained is False: the classifier is randomly initialised")
+        return
     load_pretrained(
         {"embedding_model": hparams["embedding_model"], "classifier": hparams["classifier"]},
         hparams["classifier_source"],

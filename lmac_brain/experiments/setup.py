@@ -1,30 +1,40 @@
-"""Experiment set-up shared by every recipe: hparams, output folder, data preparation.
+"""Experiment set-up shared by every recipe: command line, data, label encoder, output folder.
 
 A recipe script calls ``setup_experiment(sys.argv[1:], dataset="esc50")`` and gets the
-instantiated hparams with the manifests ready. Two conventions on top of SpeechBrain's:
+instantiated hparams with the manifests and the label encoder ready:
 
-- ``extends: <file>`` at the top of a YAML makes it a set of overrides of another YAML (path
-  relative to the file), so the compact CPU configuration is one short file.
-- The number of classes comes from the data: preparation runs first (on the main process), then
-  the YAML is instantiated with ``n_classes`` set.
+1. the command line is SpeechBrain's (``hparams.yaml --key=value ...``; a value may be any
+   HyperPyYAML, ``--key='!ref <other>'`` included); every hparams file is plain HyperPyYAML;
+2. the data are prepared on the main process (``data_prep``), with the WHAM! and LJSpeech
+   corpora when their folders are set;
+3. the label encoder (SpeechBrain's ``CategoricalEncoder``) is created from the classes of the
+   data, ordered by the dataset's own class index, or loaded from
+   ``<save_folder>/label_encoder.txt`` when an earlier run wrote it; the number of classes is
+   its length, so ``n_classes`` comes from the data;
+4. the output folder is created as every SpeechBrain recipe's (``hyperparams.yaml``,
+   ``log.txt``, ``env.log`` and a copy of the recipe script), then the YAML is instantiated.
 """
 
-import json
 import logging
 import os
+import shutil
 import sys
-import tempfile
 
 import speechbrain as sb
 import yaml
 from hyperpyyaml import load_hyperpyyaml, resolve_references
-from speechbrain.utils.distributed import run_on_main
+from ruamel.yaml import YAML
+from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from data_prep import prepare_esc50, prepare_ljspeech, prepare_us8k, prepare_wham
+from data_prep.common import DatasetLayoutError, manifest_classes
 
 logger = logging.getLogger(__name__)
 
 PREPARE = {"esc50": prepare_esc50, "us8k": prepare_us8k}
+
+LABEL_ENCODER_FILE = "label_encoder.txt"
 
 
 class _TagIgnoringLoader(yaml.SafeLoader):
@@ -34,37 +44,32 @@ class _TagIgnoringLoader(yaml.SafeLoader):
 _TagIgnoringLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def read_hparams_text(path, overrides=None):
-    """Return ``(yaml_text, overrides)`` of ``path``, following ``extends:`` chains.
-
-    The keys of an extending file become overrides of its base; ``overrides`` (e.g. from the
-    command line) win over both.
-    """
-    overrides = dict(overrides or {})
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    head = yaml.load(text, Loader=_TagIgnoringLoader)
-    if not isinstance(head, dict) or "extends" not in head:
-        return text, overrides
-    base = os.path.join(os.path.dirname(os.path.abspath(path)), head.pop("extends"))
-    return read_hparams_text(base, {**head, **overrides})
-
-
-def peek_hparams(text, overrides):
-    """Plain values of a HyperPyYAML text (references resolved, no object built)."""
-    resolved = resolve_references(text, overrides).getvalue()
-    return yaml.load(resolved, Loader=_TagIgnoringLoader)
-
-
 def parse_overrides(overrides):
-    """SpeechBrain gives command-line overrides as a YAML string; we want a dict."""
+    """SpeechBrain's command-line overrides (a YAML string) as a mapping that keeps the tags.
+
+    Example
+    -------
+    >>> overrides = parse_overrides("lr: 0.1\\nout: !ref <root>/x\\n")
+    >>> overrides["lr"], overrides["out"].tag.value
+    (0.1, '!ref')
+    """
     if isinstance(overrides, str):
-        return yaml.safe_load(overrides) or {}
+        return YAML().load(overrides) or {}
     return dict(overrides or {})
 
 
-def setup_experiment(argv, dataset, needs_classes=True):
-    """Parse the command line, create the output folder and prepare the data.
+def peek_hparams(hparams_file, overrides):
+    """Plain values of a HyperPyYAML file (references resolved, no object built).
+
+    ``overrides`` must name existing keys, as for :func:`hyperpyyaml.load_hyperpyyaml`.
+    """
+    with open(hparams_file, encoding="utf-8") as f:
+        resolved = resolve_references(f, overrides, overrides_must_match=True).getvalue()
+    return yaml.load(resolved, Loader=_TagIgnoringLoader)
+
+
+def setup_experiment(argv, dataset):
+    """Parse the command line, prepare the data, create the output folder, load the hparams.
 
     Arguments
     ---------
@@ -72,43 +77,55 @@ def setup_experiment(argv, dataset, needs_classes=True):
         Command line: ``hparams.yaml [--key=value ...] [SpeechBrain run options]``.
     dataset : str
         ``"esc50"`` or ``"us8k"``; sets ``dataset`` in the hparams.
-    needs_classes : bool
-        Whether the YAML declares ``n_classes`` (filled from the prepared data).
 
     Returns
     -------
     hparams : dict
-        Instantiated hparams, with ``manifests`` (split -> json path), ``classes`` (names)
-        and, when ``wham_folder``/``ljspeech_folder`` are set, their manifests.
+        Instantiated hparams, with ``manifests`` (split -> json path, plus the WHAM! and
+        LJSpeech manifests when their folders are set), ``label_encoder`` and ``classes``
+        (class names in label order).
     run_opts : dict
-        SpeechBrain run options (device, distributed, ...).
+        SpeechBrain run options (device, distributed, debug, ...).
     """
     hparams_file, run_opts, cli_overrides = sb.parse_arguments(argv)
     sb.utils.distributed.ddp_init_group(run_opts)  # no-op unless launched by torchrun
-    text, overrides = read_hparams_text(hparams_file, parse_overrides(cli_overrides))
+    overrides = parse_overrides(cli_overrides)
     overrides.setdefault("dataset", dataset)
     # n_classes is only known after preparation; any value does to read the folders.
-    plain = peek_hparams(text, {"n_classes": 0, **overrides})
+    plain = peek_hparams(hparams_file, {**overrides, "n_classes": 0})
 
     manifests = prepare_data(dataset, plain)
-    with open(manifests["classes"], encoding="utf-8") as f:
-        classes = json.load(f)
-    if needs_classes:
-        overrides["n_classes"] = len(classes)
+    encoder = load_or_create_label_encoder(manifests, plain["save_folder"], plain.get("classifier_source"))
+    overrides["n_classes"] = len(encoder)
 
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as tmp:
-        tmp.write(text)
     sb.create_experiment_directory(
         experiment_directory=plain["output_folder"],
-        hyperparams_to_save=tmp.name,
+        hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    os.unlink(tmp.name)
-    hparams = load_hyperpyyaml(text, overrides)
+    _keep_recipe_script(plain["output_folder"])
+    with open(hparams_file, encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, overrides)
     hparams["manifests"] = manifests
-    hparams["classes"] = classes
-    logger.info("Dataset %s: %d classes, manifests in %s", dataset, len(classes), plain["manifest_folder"])
+    hparams["label_encoder"] = encoder
+    hparams["classes"] = class_names(encoder)
+    logger.info("Dataset %s: %d classes, manifests in %s", dataset, len(encoder), plain["manifest_folder"])
     return hparams, run_opts
+
+
+def _keep_recipe_script(output_folder):
+    """Make the output folder hold the recipe script that ran, as SpeechBrain's recipes do.
+
+    ``create_experiment_directory`` copies the file of its caller, which is this module.
+    """
+    if not if_main_process():
+        return
+    copied_here = os.path.join(output_folder, os.path.basename(__file__))
+    if os.path.isfile(copied_here):
+        os.remove(copied_here)
+    script = getattr(sys.modules["__main__"], "__file__", None)
+    if script is not None:
+        shutil.copy(os.path.realpath(script), output_folder)
 
 
 def prepare_data(dataset, plain):
@@ -117,17 +134,68 @@ def prepare_data(dataset, plain):
         raise ValueError(f"Unknown dataset {dataset!r}: choose one of {sorted(PREPARE)}")
     folds = {k: plain[k] for k in ("train_folds", "valid_folds", "test_folds") if plain.get(k)}
     kwargs = {"data_folder": plain["data_folder"], "save_folder": plain["manifest_folder"], **folds}
+    if dataset == "esc50" and plain.get("esc10_only"):
+        kwargs["esc10"] = True
     run_on_main(PREPARE[dataset], kwargs=kwargs)
     # Every process reads what the main process wrote (preparation is idempotent and cheap
     # once the manifests exist, so calling it again just returns the paths).
     manifests = dict(PREPARE[dataset](**kwargs))
-    manifests["classes"] = os.path.join(plain["manifest_folder"], "classes.json")
     for key, prepare, sub in (("wham_folder", prepare_wham, "wham"), ("ljspeech_folder", prepare_ljspeech, "ljspeech")):
         if plain.get(key):
             noise_kwargs = {"data_folder": plain[key], "save_folder": os.path.join(plain["manifest_folder"], sub)}
             run_on_main(prepare, kwargs=noise_kwargs)
             manifests[sub] = prepare(**noise_kwargs)
     return manifests
+
+
+def load_or_create_label_encoder(manifests, save_folder, classifier_source=None):
+    """SpeechBrain's ``CategoricalEncoder`` of the classes in the split manifests.
+
+    Labels ``0..K-1`` follow the dataset's own class indices (ESC-50 ``target``, UrbanSound8K
+    ``classID``), so a subset such as ESC-10 or targets ``{0, 19, 43}`` get ``0, 1, 2``. A recipe
+    that explains a trained classifier takes the classifier's encoder instead (the
+    ``label_encoder.txt`` of a local ``classifier_source`` folder): its outputs are numbered that
+    way. The encoder is saved as ``<save_folder>/label_encoder.txt`` by the main process; a file
+    left there by an earlier run is loaded. Either must hold every class of the data (a
+    classifier of all ESC-50 classes explained on the ESC-10 subset keeps its 50 outputs).
+    """
+    classes = manifest_classes([manifests[split] for split in ("train", "valid", "test")])
+    path = os.path.join(save_folder, LABEL_ENCODER_FILE)
+    os.makedirs(save_folder, exist_ok=True)
+    if classifier_source:
+        # Every process calls run_on_main (it ends with a barrier); only the main one copies.
+        run_on_main(_copy_if_missing, args=[os.path.join(str(classifier_source), LABEL_ENCODER_FILE), path])
+    encoder = CategoricalEncoder()
+    encoder.load_or_create(path, from_iterables=[classes])
+    unknown = [name for name in classes if name not in encoder.lab2ind]
+    if unknown:
+        raise DatasetLayoutError(
+            f"{path} holds the classes {class_names(encoder)}, but the data also have {unknown}: it "
+            "was written for other data (or the classifier was trained on other classes). Use "
+            "another output folder, or data with the classifier's classes."
+        )
+    return encoder
+
+
+def _copy_if_missing(source, destination):
+    if os.path.isfile(source) and not os.path.isfile(destination):
+        shutil.copy(source, destination)
+
+
+def class_names(encoder):
+    """Class names in label order (``encoder.ind2lab[0], ...``)."""
+    return [encoder.ind2lab[i] for i in range(len(encoder))]
+
+
+def debug_items(run_opts, batch_size):
+    """How many items a recipe that is not a ``Brain`` loop handles under ``--debug``, else None.
+
+    SpeechBrain's ``--debug`` runs ``debug_batches`` batches per stage (2 by default); the
+    evaluation and the sanity checks take the same number of batches of their items.
+    """
+    if not run_opts.get("debug"):
+        return None
+    return int(run_opts.get("debug_batches") or 2) * int(batch_size)
 
 
 def main_entry(run):

@@ -1,5 +1,5 @@
 """One interface for every explanation method, a registry to build them by name, and the
-attribution -> mask protocol of the gradient baselines (DESIGN.md section 7).
+attribution -> mask protocol of the gradient baselines.
 
 Every method (L-MAC, L2I, the Captum baselines, the trivial reference masks) is an
 :class:`Explainer`: it turns the domain input of a batch into a mask in ``[0, 1]`` of exactly
@@ -205,7 +205,7 @@ def build_explainer(name, classifier, domain, **options):
 def attribution_to_mask(attr, protocol="normalize", top_k=0.2):
     """Turn an attribution map into a mask in ``[0, 1]``, independently for each example.
 
-    Protocols (DESIGN.md section 7):
+    Protocols:
 
     - ``"normalize"`` (the paper's): ``|attr| / max |attr|`` over each example; an example
       whose attribution is all zero gets an all-zero mask (never NaN).

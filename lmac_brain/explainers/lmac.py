@@ -5,10 +5,10 @@ import os
 
 import torch
 
-from lmac_brain.models.decoder import build_decoder
-from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.explainers.base import Explainer, register
+from lmac_brain.models.decoder import build_decoder
 
 
 def load_decoder(classifier, domain, source):

@@ -10,9 +10,9 @@ import logging
 
 from lmac_brain.data.pipelines import classification_dataset, has_ground_truth
 from lmac_brain.evaluation.harness import run_evaluation
-from lmac_brain.evaluation.methods import validate_configuration
+from lmac_brain.evaluation.methods import validate_configuration, without_trained_explainers
 from lmac_brain.experiments.classifiers import load_classifier_weights
-from lmac_brain.experiments.setup import setup_experiment
+from lmac_brain.experiments.setup import debug_items, setup_experiment
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,12 @@ def run(argv, dataset):
         ``"esc50"`` or ``"us8k"``.
     """
     hparams, run_opts = setup_experiment(argv, dataset)
+    methods = hparams["methods"]
+    if not hparams["use_pretrained"]:
+        methods, dropped = without_trained_explainers(methods)
+        logger.warning("use_pretrained is False: random classifier, methods left out: %s", ", ".join(dropped))
     conditions = validate_configuration(
-        hparams["methods"],
+        methods,
         hparams["domains"],
         hparams["conditions"],
         hparams["manifests"],
@@ -43,13 +47,17 @@ def run(argv, dataset):
     if ground_truth:
         logger.info("The test items carry their clean event: localization metrics on")
     test_data = classification_dataset(
-        test_manifest, hparams["sample_rate"], hparams["clip_seconds"], ground_truth=ground_truth
+        test_manifest, hparams["sample_rate"], hparams["clip_seconds"], hparams["label_encoder"],
+        ground_truth=ground_truth,
     )
+    n_debug = debug_items(run_opts, hparams["batch_size"])
+    if n_debug is not None:
+        test_data = test_data.filtered_sorted(select_n=n_debug)
     run_evaluation(
         hparams["classifier_model"],
         dataset,
         test_data,
-        hparams["methods"],
+        methods,
         conditions,
         hparams["domains"],
         hparams["output_folder"],

@@ -20,9 +20,16 @@ import os
 import speechbrain as sb
 
 from lmac_brain.data.pipelines import classification_datasets
-from lmac_brain.evaluation.methods import enabled, method_options, raise_problems, validate_methods
+from lmac_brain.evaluation.methods import (
+    enabled,
+    method_label,
+    method_options,
+    raise_problems,
+    validate_methods,
+    without_trained_explainers,
+)
 from lmac_brain.experiments.classifiers import load_classifier_weights
-from lmac_brain.experiments.setup import setup_experiment
+from lmac_brain.experiments.setup import debug_items, setup_experiment
 from lmac_brain.reporting.results_csv import read_csv_rows
 from lmac_brain.reporting.tables import format_table
 from lmac_brain.sanity.plots import roar_summary, save_cascade_figure, save_roar_figure, save_ssim_figure
@@ -34,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 
 def configured_methods(methods, domain):
-    """``label -> (explainer name, options)`` of the enabled methods of a YAML mapping."""
-    return {label: method_options(spec, domain) for label, spec in enabled(methods).items()}
+    """``row label -> (explainer name, options)`` of the enabled methods of a YAML mapping."""
+    return {method_label(key, spec): method_options(spec, domain) for key, spec in enabled(methods).items()}
 
 
 def run(argv, dataset):
@@ -49,13 +56,26 @@ def run(argv, dataset):
         ``"esc50"`` or ``"us8k"``.
     """
     hparams, run_opts = setup_experiment(argv, dataset)
+    if not hparams["use_pretrained"]:
+        for check in ("randomization", "roar"):
+            hparams[f"{check}_methods"], dropped = without_trained_explainers(hparams[f"{check}_methods"])
+            logger.warning("use_pretrained is False: random classifier, %s leaves out %s", check, dropped)
+            if not enabled(hparams[f"{check}_methods"]):
+                hparams[f"run_{check}"] = False
+    n_debug = debug_items(run_opts, hparams["mask_batch_size"])
+    if n_debug is not None:  # a smoke run: few items, one point, one epoch
+        hparams.update(randomization_items=min(hparams["randomization_items"], n_debug),
+                       figure_items=min(hparams["figure_items"], 1), roar_fractions=hparams["roar_fractions"][:1],
+                       roar_seeds=hparams["roar_seeds"][:1], roar_epochs=1)
     domain = hparams["domain"]
     checks = {"randomization": hparams["run_randomization"], "roar": hparams["run_roar"]}
     problems = []
     for check, on in checks.items():
         if on:
             problems += [f"{check}: {p}" for p in validate_methods(hparams[f"{check}_methods"], [domain])]
-    if RANDOM_LABEL in enabled(hparams["roar_methods"]):
+    roar_labels = {method_label(k, spec) for k, spec in enabled(hparams["roar_methods"]).items()
+                   if isinstance(spec, dict)}
+    if RANDOM_LABEL in roar_labels:
         problems.append(f"roar: the label {RANDOM_LABEL!r} is the random baseline's")
     raise_problems(problems)
 

@@ -16,11 +16,14 @@ from lmac_brain.reporting.tables import format_table, write_json
 
 logger = logging.getLogger(__name__)
 
+
 def run(argv, dataset):
     """Prepare data, load the classifier (and stage-one L-MAC), fit, evaluate, print metrics."""
     hparams, run_opts = setup_experiment(argv, dataset)
     load_classifier_weights(hparams, dataset)
-    if hparams["finetuning"]:
+    if hparams["finetuning"] and not hparams["use_pretrained"]:
+        logger.warning("use_pretrained is False: fine-tuning starts from a random decoder")
+    elif hparams["finetuning"]:
         load_pretrained(
             {"decoder": hparams["decoder"]},
             hparams["lmac_source"],

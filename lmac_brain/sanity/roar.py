@@ -122,12 +122,12 @@ class Split:
 
     @classmethod
     def from_dataset(cls, dataset, name="split"):
-        """Read every item (``id``, ``sig``, ``label``) of a SpeechBrain dataset once."""
+        """Read every item (``id``, ``sig``, ``class_index``) of a SpeechBrain dataset once."""
         ids, wavs, labels = [], [], []
         for item in tqdm(dataset, desc=f"reading {name}", unit="clip", leave=False):
             ids.append(item["id"])
             wavs.append(item["sig"])
-            labels.append(int(item["label"]))
+            labels.append(int(item["class_index"]))
         return cls(ids, torch.stack(wavs), torch.tensor(labels, dtype=torch.long))
 
 
