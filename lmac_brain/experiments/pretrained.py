@@ -9,19 +9,27 @@ A ``source`` is one of
 
 import logging
 import os
+import pickle
 import re
 
+import torch
 from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.parameter_transfer import Pretrainer
+
+from lmac_brain.errors import ConfigurationError, UserFacingError
 
 logger = logging.getLogger(__name__)
 
 HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class MissingCheckpointError(FileNotFoundError):
+class MissingCheckpointError(UserFacingError, FileNotFoundError):
     """No trained model where one was expected; the message says how to train it."""
+
+
+class CheckpointMismatchError(ConfigurationError):
+    """A checkpoint file that cannot be read, or does not fit the module it is loaded into."""
 
 
 def resolve_checkpoint_dir(folder, min_key=None, hint=""):
@@ -69,3 +77,39 @@ def load_pretrained(loadables, source, collect_in, min_key=None, hint=""):
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()
     return paths
+
+
+def read_checkpoint_file(folder, name, hint=""):
+    """The object saved in ``<folder>/<name>.ckpt``, read on the CPU.
+
+    A missing file is a :class:`MissingCheckpointError`, one torch cannot read a
+    :class:`CheckpointMismatchError`; both name the file.
+    """
+    path = os.path.join(folder, f"{name}.ckpt")
+    if not os.path.isfile(path):
+        raise MissingCheckpointError(f"No {name}.ckpt in {folder}. {hint}".strip())
+    try:
+        return torch.load(path, map_location="cpu")
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as err:  # what torch.load raises for a bad file
+        raise CheckpointMismatchError(f"Cannot read the checkpoint {path}: {err}") from err
+
+
+def load_matching_state(module, state, path, what):
+    """Load ``state`` into ``module``, or raise :class:`CheckpointMismatchError` naming every
+    tensor that is missing, unexpected or of another shape (``what`` names the module)."""
+    own = module.state_dict()
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(f"{path} holds a {type(state).__name__}, not the weights of {what}")
+    problems = []
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    resized = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing:
+        problems.append("missing " + ", ".join(missing))
+    if unexpected:
+        problems.append("unexpected " + ", ".join(unexpected))
+    for key in resized:
+        problems.append(f"{key} is {tuple(state[key].shape)}, expected {tuple(own[key].shape)}")
+    if problems:
+        raise CheckpointMismatchError(f"{path} does not fit {what}: " + "; ".join(problems))
+    module.load_state_dict(state)
