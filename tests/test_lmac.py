@@ -2,8 +2,11 @@
 
 import json
 
+import pytest
 import speechbrain as sb
 import torch
+import yaml
+from conftest import SEED, assert_learned
 from torch import nn
 
 from lmac_brain.audio.reading import read_clip
@@ -12,7 +15,7 @@ from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
-from lmac_brain.experiments.pretrained import load_pretrained
+from lmac_brain.experiments.pretrained import load_pretrained, resolve_checkpoint_dir
 from lmac_brain.audio.spectral import SpectralFrontEnd
 
 
@@ -51,7 +54,7 @@ def test_binarized_target_thresholds_relative_to_item_peak():
 
 
 def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     frontend = SpectralFrontEnd(16000, 256, 16, 16, 32)
     classifier = AudioClassifier(frontend, Cnn14(32, base_channels=4), nn.Linear(128, 4))
     load_pretrained(
@@ -78,40 +81,65 @@ def _batch(wavs):
     )
 
 
-def test_loss_decreases_and_fid_in_rises_on_a_fixed_batch(tmp_path, tiny_classifier):
+def _fixed_batch_training(brain, batch, steps):
+    """Stats, loss and masks on ``batch`` before and after ``steps`` training steps on it."""
+    def look(epoch):
+        brain.modules.eval()  # as SpeechBrain's own validation does
+        brain.on_stage_start(sb.Stage.VALID, epoch=epoch)
+        with torch.no_grad():
+            loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
+            mask = brain.interpret(batch.sig[0])["mask"]
+        return loss, brain.metrics.summarize(), mask
+
+    before = look(1)
+    brain.modules.train()
+    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+    for _ in range(steps):
+        brain.fit_batch(batch)
+    return before, look(2)
+
+
+def _zeros_fid_in(brain, batch):
+    """FidIn of the all-zeros mask: the share of items the classifier decides as it does silence."""
+    with torch.no_grad():
+        out = brain.interpret(batch.sig[0])
+        silence = brain.classifier.logits_of_input(torch.zeros_like(out["x"]), brain.hparams.domain)
+    return float((silence.argmax(-1) == out["logits_full"].argmax(-1)).float().mean())
+
+
+@pytest.mark.learned
+def test_training_on_a_fixed_batch_lowers_the_loss_and_beats_the_all_zeros_mask(tmp_path, tiny_classifier):
     brain = _tiny_brain(tmp_path, tiny_classifier)
     batch = _batch(_test_clips(tiny_classifier))
-    brain.on_stage_start(sb.Stage.VALID, epoch=1)
-    first_loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
-    first = brain.metrics.summarize()
-    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
-    for _ in range(30):
-        brain.fit_batch(batch)
-    brain.on_stage_start(sb.Stage.VALID, epoch=2)
-    last_loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
-    last = brain.metrics.summarize()
-    assert last_loss < first_loss - 0.5
-    assert last["FidIn"] > first["FidIn"]
-    assert last["AD"] < first["AD"]
+    (first_loss, first, _), (last_loss, last, _) = _fixed_batch_training(brain, batch, steps=30)
+    assert_learned("L-MAC fixed batch: loss decrease over 30 steps", first_loss - last_loss, ">", 0.5)
+    assert_learned("L-MAC fixed batch: AD decrease over 30 steps (points)", first["AD"] - last["AD"], ">", 1.0)
+    # The masked-in input keeps the decision far more often than the all-zeros mask does.
+    assert_learned("L-MAC fixed batch: FidIn after training - FidIn of all zeros",
+                   last["FidIn"] - _zeros_fid_in(brain, batch), ">=", 0.25)
     # The classifier stayed frozen and in eval mode.
     classifier = brain.hparams.classifier_model
     assert not classifier.training
     assert not any(p.requires_grad for p in classifier.parameters())
 
 
-def test_checkpoint_key_is_a_logged_validation_stat(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier)
-    brain.on_stage_start(sb.Stage.VALID, epoch=1)
-    loss = brain.evaluate_batch(_batch(_test_clips(tiny_classifier, 2)), sb.Stage.VALID)
-    stats = {"loss": float(loss), **brain.metrics.summarize()}
-    assert CHECKPOINT_KEY in stats
-    assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(stats)
+def test_checkpoint_key_is_logged_by_a_real_recipe_run(tiny_lmac):
+    """The key the best L-MAC checkpoint is selected by is in the CKPT.yaml the recipe wrote."""
+    checkpoints = sorted((tiny_lmac / "save").glob("CKPT+*"))
+    assert len(checkpoints) == 1
+    meta = yaml.safe_load((checkpoints[0] / "CKPT.yaml").read_text())
+    assert isinstance(meta[CHECKPOINT_KEY], float)
+    assert meta["n"] == 24  # the whole valid fold (4 classes x 6 clips), each item once
+    assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(meta)
+    assert resolve_checkpoint_dir(str(tiny_lmac / "save"), min_key=CHECKPOINT_KEY) == str(checkpoints[0])
 
 
+@pytest.mark.learned
 def test_mel_domain_variant_trains(tmp_path, tiny_classifier):
     brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel")
     batch = _batch(_test_clips(tiny_classifier, 4))
-    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
-    brain.fit_batch(batch)
-    out = brain.interpret(batch.sig[0])
-    assert out["mask"].shape == out["x"].shape == (4, out["x"].shape[1], 32)  # the mel grid
+    (first_loss, _, first_mask), (last_loss, _, last_mask) = _fixed_batch_training(brain, batch, steps=20)
+    assert last_mask.shape == (4, last_mask.shape[1], 32)  # the mel grid
+    assert_learned("L-MAC mel fixed batch: loss decrease over 20 steps", first_loss - last_loss, ">", 0.3)
+    assert_learned("L-MAC mel fixed batch: mean |mask change| over 20 steps",
+                   (last_mask - first_mask).abs().mean(), ">", 0.02)

@@ -20,6 +20,7 @@ in one :class:`EvaluationConfigError`.
 
 import os
 
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.errors import ConfigurationError, UserFacingError
 from lmac_brain.evaluation.conditions import build_conditions
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
@@ -136,7 +137,7 @@ def _checkpoint_problems(where, name, source):
     if not os.path.isdir(str(source)):
         return [f"{where}: checkpoint folder not found: {source} (train it with recipes/<DATASET>/{recipe})"]
     try:
-        resolve_checkpoint_dir(str(source))
+        resolve_checkpoint_dir(str(source), min_key=CHECKPOINT_KEY)
     except UserFacingError as err:
         return [f"{where}: {err}"]
     return []

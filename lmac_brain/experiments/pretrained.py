@@ -2,8 +2,8 @@
 
 A ``source`` is one of
 - a folder holding ``<name>.ckpt`` files (e.g. a downloaded ``speechbrain/cnn14-esc50``),
-- a recipe's ``save`` folder of ``CKPT+...`` checkpoints: the best one by ``min_key`` (or the
-  latest when no checkpoint logged that key) is used,
+- a recipe's ``save`` folder of ``CKPT+...`` checkpoints: the best one by ``min_key`` is used
+  (the latest one when no key is given),
 - a Hugging Face repository id such as ``speechbrain/cnn14-esc50``.
 """
 
@@ -28,25 +28,44 @@ class MissingCheckpointError(UserFacingError, FileNotFoundError):
     """No trained model where one was expected; the message says how to train it."""
 
 
+class CheckpointSelectionError(MissingCheckpointError):
+    """Checkpoints are there, but none logged the key the best one is selected by."""
+
+
 class CheckpointMismatchError(ConfigurationError):
     """A checkpoint file that cannot be read, or does not fit the module it is loaded into."""
 
 
 def resolve_checkpoint_dir(folder, min_key=None, hint=""):
-    """The folder that holds the ``.ckpt`` files for ``folder`` (see module docstring)."""
+    """The folder that holds the ``.ckpt`` files for ``folder`` (see module docstring).
+
+    With ``min_key``, only the checkpoints that logged that key are candidates, and none is an
+    error (:class:`CheckpointSelectionError`): falling back to the latest checkpoint would load
+    a model other than the one the recipe selected and tested, and nothing would tell. To load
+    one particular checkpoint, pass its ``CKPT+...`` folder itself.
+    """
+    if not os.path.isdir(folder):
+        raise MissingCheckpointError(f"No checkpoint folder {folder}. {hint}".strip())
     if any(name.endswith(".ckpt") for name in os.listdir(folder)):
         return folder
-    checkpointer = Checkpointer(folder)
-    checkpoint = None
-    if min_key is not None:
-        candidates = [c for c in checkpointer.list_checkpoints() if min_key in c.meta]
-        if candidates:
-            checkpoint = min(candidates, key=lambda c: c.meta[min_key])
-    if checkpoint is None:
-        checkpoint = checkpointer.find_checkpoint()
-    if checkpoint is None:
+    checkpoints = Checkpointer(folder).list_checkpoints()
+    if not checkpoints:
         raise MissingCheckpointError(f"No checkpoint in {folder}. {hint}".strip())
-    logger.info("Using checkpoint %s", checkpoint.path)
+    if min_key is None:
+        checkpoint = max(checkpoints, key=lambda c: c.meta["unixtime"])
+        logger.info("Using the latest checkpoint %s", checkpoint.path)
+        return str(checkpoint.path)
+    candidates = [c for c in checkpoints if min_key in c.meta]
+    if not candidates:
+        logged = sorted({key for c in checkpoints for key in c.meta})
+        raise CheckpointSelectionError(
+            f"None of the {len(checkpoints)} checkpoint(s) in {folder} logged {min_key!r}, the "
+            f"validation statistic the best one is selected by (they logged: {', '.join(logged)}). "
+            "Training probably stopped before its first validation: rerun its command to finish "
+            "it, or pass one CKPT+... folder itself to load exactly that checkpoint."
+        )
+    checkpoint = min(candidates, key=lambda c: c.meta[min_key])
+    logger.info("Using checkpoint %s (best %s: %s)", checkpoint.path, min_key, checkpoint.meta[min_key])
     return str(checkpoint.path)
 
 
