@@ -305,6 +305,7 @@ def buggy_explainer():
     (["--method", "ig", "--option", "n_step=4"], "explainer 'ig' has no option 'n_step' (its options: n_steps"),
     (["--method", "gradcam", "--option", "protocol=topk", "--option", "top_k=2"], "top_k must be a fraction"),
     (["--method", "gradcam", "--option", "top_k"], "--option expects KEY=VALUE, got 'top_k'"),
+    (["--method", "ones", "--device", "gpu"], "--device gpu: not a device"),
 ])
 def test_bad_options_exit_2_with_one_line(tiny_classifier, inputs, tmp_path, caplog, argv, message):
     output = tmp_path / "out"

@@ -92,9 +92,17 @@ def build_parser(dataset):
 
 
 def check_device(device):
-    """Refuse a CUDA ``device`` on a machine without CUDA, with a one-line reason."""
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
+    """Refuse, with a one-line reason, a ``device`` this machine does not have."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UsageError(f"--device {device}: not a device (cpu, cuda, cuda:1, ...)") from err
+    if parsed.type != "cuda":
+        return
+    if not torch.cuda.is_available():
         raise UsageError(f"--device {device}: CUDA is not available on this machine")
+    if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise UsageError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
 
 
 def run(argv, dataset):
