@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+import yaml
 from conftest import RECIPE_SEED, ROOT, TINY, assert_learned, recipe_env, run_recipe
 
 
@@ -22,9 +23,18 @@ def test_classifier_learns_and_writes_outputs(tiny_classifier):
     rows = (tiny_classifier / "confusion_matrix.csv").read_text().strip().splitlines()
     assert len(rows) == 5  # header + 4 classes, number of classes taken from the data
     assert sum(int(v) for row in rows[1:] for v in row.split(",")[1:]) == 24  # test fold: 4 x 6
-    checkpoints = list((tiny_classifier / "save").glob("CKPT+*"))
-    assert len(checkpoints) == 1  # best checkpoint only
-    assert {p.name for p in checkpoints[0].glob("*.ckpt")} >= {"embedding_model.ckpt", "classifier.ckpt"}
+    assert_kept_checkpoints(tiny_classifier)
+
+
+def assert_kept_checkpoints(folder):
+    """SpeechBrain keeps the best checkpoint by validation error and the most recent one (the
+    same one when the last epoch is the best); the best holds the HF-layout weights."""
+    metas = {c: yaml.safe_load((c / "CKPT.yaml").read_text()) for c in (folder / "save").glob("CKPT+*")}
+    assert 1 <= len(metas) <= 2
+    logged = [float(v) for v in re.findall(r"valid error: ([-+\d.e]+)", (folder / "train_log.txt").read_text())]
+    best = min(metas, key=lambda c: metas[c]["error"])
+    assert metas[best]["error"] == pytest.approx(min(logged), abs=5e-3)  # the log keeps 3 digits
+    assert {p.name for p in best.glob("*.ckpt")} >= {"embedding_model.ckpt", "classifier.ckpt"}
 
 
 def test_classifier_resumes_after_interruption(tiny_twin, tmp_path):
@@ -106,7 +116,7 @@ def test_classifier_under_ddp_gives_one_set_of_outputs(tiny_twin, tmp_path):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=recipe_env(threads=1))
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert valid_epochs(tmp_path / "train_log.txt") == [1, 2]  # logged once, not per process
-    assert len(list((tmp_path / "save").glob("CKPT+*"))) == 1
+    assert_kept_checkpoints(tmp_path)
     assert len(re.findall(r"test accuracy", (tmp_path / "train_log.txt").read_text())) == 1
     rows = (tmp_path / "confusion_matrix.csv").read_text().strip().splitlines()
     assert sum(int(v) for row in rows[1:] for v in row.split(",")[1:]) == 24  # each test item once

@@ -5,11 +5,15 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import soundfile as sf
 import torch
 from conftest import RECIPE_SEED, ROOT, TINY, recipe_env, run_recipe
+
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 
 LMAC = "recipes/ESC50/train_lmac.py"
 
@@ -50,12 +54,10 @@ def test_lmac_trains_resumes_writes_listenable_and_finetunes(tiny_twin, tiny_cla
     ft_log = (ft / "train_log.txt").read_text()
     assert "train cct_pass:" in ft_log  # share of items that received guidance, each epoch
     # Fine-tuning started from the best first-stage decoder, and moved away from it.
-    (stage1_best,) = (stage1 / "save").glob("CKPT+*")
-    first = torch.load(stage1_best / "decoder.ckpt")
+    first = torch.load(Path(resolve_checkpoint_dir(str(stage1 / "save"), CHECKPOINT_KEY)) / "decoder.ckpt")
     started = torch.load(ft / "save" / "pretrained_lmac" / "decoder.ckpt")
     assert first.keys() == started.keys() and all(torch.equal(first[k], started[k]) for k in first)
-    (ft_best,) = (ft / "save").glob("CKPT+*")
-    tuned = torch.load(ft_best / "decoder.ckpt")
+    tuned = torch.load(Path(resolve_checkpoint_dir(str(ft / "save"), CHECKPOINT_KEY)) / "decoder.ckpt")
     assert any(not torch.equal(first[k], tuned[k]) for k in first if k.endswith("weight"))
 
 
@@ -92,8 +94,8 @@ def test_lmac_under_ddp_gives_one_set_of_outputs_and_the_counts_of_one_process(t
     single = tmp_path / "single"
     shutil.copytree(ddp, single)
     (single / "test_metrics.json").unlink()
-    run_recipe(LMAC, "hparams/lmac_cnn14_compact.yaml", *_args(tiny_twin, tiny_classifier, single,
-                                                              "--number_of_epochs=1"), env={"OMP_NUM_THREADS": "1"})
+    run_recipe(LMAC, "hparams/lmac_cnn14_compact.yaml",
+               *_args(tiny_twin, tiny_classifier, single, "--number_of_epochs=1", "--device=cpu"))
     two = json.loads((ddp / "test_metrics.json").read_text())
     one = json.loads((single / "test_metrics.json").read_text())
     assert two["n"] == one["n"] == 24
