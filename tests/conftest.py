@@ -1,15 +1,69 @@
-"""Shared fixtures: tiny synthetic twins and trained tiny models, built once per session."""
+"""Shared fixtures: tiny synthetic twins and trained tiny models, built once per session.
 
+Learned quantities (an accuracy, a loss decrease, an SSIM after randomization, ...) are
+asserted with :func:`assert_learned`. Two environment variables vary what they are learned
+from, so their margins can be measured (``python tests/margins.py``):
+
+- ``LMAC_TEST_SEED`` (default 0): the seed of the twins, of the recipes (``--seed=1234+SEED``)
+  and of the tests' own random draws;
+- ``LMAC_TEST_THREADS`` (default 1): the intra-op threads of the tests and of the recipes they
+  run (each thread count takes another floating-point path). The models are tiny: more threads
+  gain nothing, and on a shared CPU they make the suite several times slower.
+
+With ``LMAC_MARGINS_FILE`` set, every learned quantity is also appended there as one JSON line.
+"""
+
+import json
+import operator
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from lmac_brain.synthetic.twins import make_esc50_twin, make_wham_twin
 
 ROOT = Path(__file__).resolve().parents[1]
+
+SEED = int(os.environ.get("LMAC_TEST_SEED", "0"))
+THREADS = int(os.environ["LMAC_TEST_THREADS"]) if os.environ.get("LMAC_TEST_THREADS") else None
+RECIPE_SEED = f"--seed={1234 + SEED}"  # 1234 is every YAML's own seed
+
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+def assert_learned(name, value, op, bar):
+    """Assert ``value op bar`` for a learned quantity and record it for ``tests/margins.py``.
+
+    ``name`` identifies the quantity across runs (same name, same bar, in every run).
+    """
+    value = float(value)
+    record = os.environ.get("LMAC_MARGINS_FILE")
+    if record:
+        with open(record, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"name": name, "op": op, "bar": bar, "value": value, "seed": SEED,
+                                "threads": torch.get_num_threads()}) + "\n")
+    assert _OPS[op](value, bar), f"{name}: {value:.6g} is not {op} {bar} (seed {SEED})"
+
+
+def recipe_env(threads=None, **extra):
+    """The environment of a recipe subprocess: ``LMAC_TEST_THREADS`` wins over ``threads``."""
+    env = {**os.environ, **extra}
+    if THREADS or threads:
+        env["OMP_NUM_THREADS"] = str(THREADS or threads)
+    return env
+
+
+def threads_or(default):
+    """The intra-op threads an in-process test should use: ``LMAC_TEST_THREADS`` or ``default``."""
+    return THREADS or default
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_threads():
+    torch.set_num_threads(THREADS or 1)
 
 # A classifier small enough to train in seconds on 2 CPU cores (overrides of the compact YAML).
 TINY = [
@@ -24,24 +78,32 @@ TINY = [
 
 
 def run_recipe(script, hparams, *args, env=None, check=True):
-    """Run a recipe script as a user would, from the repository root; return the process."""
-    cmd = [sys.executable, str(ROOT / script), str(ROOT / hparams), *args]
-    if os.environ.get("LMAC_TEST_DEVICE"):  # e.g. cuda: the recipe tests on a GPU machine
-        cmd.append(f"--device={os.environ['LMAC_TEST_DEVICE']}")
-    proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
+    """Run a recipe script as a user would, from the repository root; return the process.
+
+    One intra-op thread unless ``LMAC_TEST_THREADS`` says otherwise: the tiny models gain
+    nothing from more, and on a shared CPU they lose much.
+    """
+    cmd = [sys.executable, str(ROOT / script), str(ROOT / hparams), RECIPE_SEED, *args]
+    if os.environ.get("LMAC_TEST_DEVICE") and not any(a.startswith("--device") for a in args):
+        cmd.append(f"--device={os.environ['LMAC_TEST_DEVICE']}")  # e.g. cuda, on a GPU machine
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=recipe_env(threads=1, **(env or {})))
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
 
 
+# Loud, long events and no distractors: classes a correct tiny classifier separates in a few
+# epochs, so its accuracy is far above the tests' bar on any machine (tests/margins.py).
+EASY = {"snr_db_range": (10.0, 20.0), "event_fraction_range": (0.5, 0.8), "max_distractors": 0}
+
+
 @pytest.fixture(scope="session")
 def tiny_twin(tmp_path_factory):
-    """A 4-class ESC-50 twin of 1 s clips (6 clips per class per fold) and a WHAM! twin."""
+    """A 4-class ESC-50 twin of 1 s clips (6 clips per class per fold, easy) and a WHAM! twin."""
     root = tmp_path_factory.mktemp("twins")
-    esc50 = make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, clip_seconds=1.0, seed=0)
-    wham = make_wham_twin(root / "wham", files_per_split=(4, 2, 2), seconds=2.0, seed=0)
+    esc50 = make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, clip_seconds=1.0,
+                            seed=SEED, **EASY)
+    wham = make_wham_twin(root / "wham", files_per_split=(4, 2, 2), seconds=2.0, seed=SEED)
     return {"esc50": esc50, "wham": wham, "root": root}
 
 
@@ -54,9 +116,27 @@ def tiny_classifier(tiny_twin, tmp_path_factory):
         "hparams/classifier_cnn14_compact.yaml",
         f"--data_folder={tiny_twin['esc50']}",
         f"--output_folder={out}",
-        "--number_of_epochs=8",
+        "--number_of_epochs=12",  # every seed far past the accuracy bar (tests/margins.py)
         "--lr=0.003",
-        "--lr_final_ratio=1.0",  # constant LR: 8 epochs are too few to anneal
+        "--lr_final_ratio=1.0",  # constant LR: 12 epochs are too few to anneal
+        *TINY,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lmac(tiny_twin, tiny_classifier, tmp_path_factory):
+    """A 1-epoch L-MAC recipe run on the tiny classifier; returns its output folder."""
+    out = tmp_path_factory.mktemp("lmac") / "lmac_cnn14_compact" / "1234"
+    run_recipe(
+        "recipes/ESC50/train_lmac.py",
+        "hparams/lmac_cnn14_compact.yaml",
+        f"--data_folder={tiny_twin['esc50']}",
+        f"--output_folder={out}",
+        f"--classifier_source={tiny_classifier / 'save'}",
+        "--decoder_width=8",
+        "--n_listenable=1",
+        "--number_of_epochs=1",
         *TINY,
     )
     return out

@@ -8,10 +8,16 @@ import sys
 
 import pytest
 import torch
+from conftest import RECIPE_SEED, recipe_env, threads_or
 from ruamel.yaml import YAML
 
 import lmac_brain.evaluation.harness as evaluation
-from lmac_brain.evaluation.methods import EvaluationConfigError, method_options, validate_methods
+from lmac_brain.evaluation.methods import (
+    EvaluationConfigError,
+    build_explainers,
+    method_options,
+    validate_methods,
+)
 from lmac_brain.evaluation.tables import format_markdown
 from lmac_brain.recipes.evaluate import run
 from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
@@ -19,21 +25,20 @@ from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = "dataset,condition,domain,method,label,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads_or(1))
     yield
     torch.set_num_threads(threads)
 
 
 def _train(script, hparams, *args):
     cmd = [sys.executable, os.path.join(REPO, "recipes", "ESC50", script), os.path.join(REPO, "hparams", hparams),
-           "--number_of_epochs=1", "--clip_seconds=1.0", *args]
-    done = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True)
+           "--number_of_epochs=1", "--clip_seconds=1.0", RECIPE_SEED, *args]
+    done = subprocess.run(cmd, cwd=REPO, env=recipe_env(threads=1), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -187,16 +192,62 @@ def test_method_options_and_validation(tmp_path):
     spec = {"explainer": "lmac", "source": {"stft": "a", "mel": "b"}, "domains": ["stft"]}
     assert method_options(spec, "stft") == ("lmac", {"source": "a"})
     problems = validate_methods(
-        {"x": {"explainer": "ones", "value": {"stft": 1}}, "y": {"explainer": "lmac"}, "z": "ones",
+        {"x": {"explainer": "gradcam", "top_k": {"stft": 0.1}}, "y": {"explainer": "lmac"}, "z": "ones",
          "off": None},
         ["stft", "mel"],
     )
     assert len(problems) == 3
-    assert "'value' gives no value for domain 'mel'" in problems[0]
+    assert "'top_k' gives no value for domain 'mel'" in problems[0]
     assert "needs 'source'" in problems[1]
     assert "'explainer' key" in problems[2]
     assert validate_methods({"w": {"explainer": "lmac", "source": str(tmp_path)}}, ["stft"])  # empty folder
     assert validate_methods({"o": {"explainer": "ones"}}, ["stft"]) == []
+    # A misspelt option is found from the constructor's signature, before any model is built.
+    assert validate_methods({"IG": {"explainer": "ig", "n_step": 4}}, ["stft"]) == [
+        ("method 'IG': explainer 'ig' has no option 'n_step' (its options: n_steps, internal_batch_size, "
+         "protocol, top_k)")]
+
+
+@pytest.fixture
+def untrained_classifier():
+    from torch import nn
+
+    from lmac_brain.audio.spectral import SpectralFrontEnd
+    from lmac_brain.models.classifier import AudioClassifier
+    from lmac_brain.models.cnn14 import Cnn14
+
+    torch.manual_seed(0)
+    return AudioClassifier(SpectralFrontEnd(16000, 256, 16, 16, n_mels=32), Cnn14(32, base_channels=4),
+                           nn.Linear(128, 3)).eval()
+
+
+def test_a_bad_option_value_is_a_configuration_problem(untrained_classifier):
+    methods = {"GradCAM": {"explainer": "gradcam", "protocol": "topk", "top_k": 2},
+               "Saliency": {"explainer": "saliency", "protocol": "topk", "top_k": 0.1}}
+    explainers, problems = build_explainers(methods, untrained_classifier, ["stft"])
+    assert list(explainers) == [("stft", "Saliency")]
+    assert problems == ["method 'GradCAM' (stft): cannot build 'gradcam': top_k must be a fraction in [0, 1], got 2"]
+
+
+def test_a_bug_in_an_explainer_constructor_is_not_a_configuration_problem(untrained_classifier):
+    from lmac_brain.explainers.base import _REGISTRY, Explainer, register
+
+    @register("buggy_test_method")
+    class Buggy(Explainer):
+        def __init__(self, classifier, domain, strength=1.0):
+            super().__init__(classifier, domain)
+            self.scale = strength * None  # TypeError: the method's bug, whatever the options
+
+        def explain(self, x, target):
+            return x
+
+    try:
+        assert validate_methods({"B": {"explainer": "buggy_test_method", "strength": 2.0}}, ["stft"]) == []
+        with pytest.raises(TypeError, match="NoneType"):
+            build_explainers({"B": {"explainer": "buggy_test_method", "strength": 2.0}}, untrained_classifier,
+                             ["stft"])
+    finally:
+        _REGISTRY.pop("buggy_test_method")
 
 
 def test_markdown_puts_the_baseline_last():

@@ -6,6 +6,7 @@ import json
 import matplotlib.image
 import pytest
 import soundfile as sf
+import torch
 import yaml
 
 from lmac_brain.listening.webmushra import (
@@ -123,3 +124,42 @@ def test_export_writes_a_webmushra_test(tiny_twin, tiny_classifier, tmp_path):
             peaks.append(abs(condition).max())
         assert max(peaks) == pytest.approx(10 ** (-1 / 20), abs=1e-3)  # one gain per page, -1 dBFS
     assert config["pages"][1]["type"] == "volume" and (output / config["pages"][1]["stimulus"]).is_file()
+
+
+def test_unusable_input_or_options_exit_2_with_one_line(mushra_csv, tiny_classifier, tmp_path, caplog):
+    cases = [
+        (["aggregate", "--csv", str(tmp_path / "missing.csv")], "Cannot read the webMUSHRA results"),
+        (["aggregate", "--csv", str(mushra_csv), "--export", str(tmp_path)], "not a listening-test export"),
+        (["aggregate", "--csv", str(mushra_csv), "--group", "MOS-1"], "--group expects NAME=trial1"),
+        (["export", "--input", str(tmp_path / "nothing"), "--methods", "ones", "--classifier", str(tiny_classifier)],
+         "does not exist"),
+        (["export", "--input", str(mushra_csv), "--methods", "lmac", "--interpreter", "lmac"],
+         "--interpreter expects KEY=VALUE"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["export", "--input", str(mushra_csv), "--methods", "ones", "--device", "cuda"],
+                      "CUDA is not available"))
+    for argv, message in cases:
+        caplog.clear()
+        assert run(argv, dataset="esc50") == EXIT_SETUP, argv
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and message in errors[0], (argv, errors)
+
+
+def test_a_bug_surfaces_with_its_traceback(mushra_csv, tiny_twin, tiny_classifier, tmp_path, monkeypatch):
+    import lmac_brain.recipes.listening_test as recipe
+
+    def broken(*args, **kwargs):
+        raise OSError("a bug, not the user's file")
+
+    monkeypatch.setattr(recipe, "aggregate_mushra", broken)
+    with pytest.raises(OSError, match="a bug"):
+        run(["aggregate", "--csv", str(mushra_csv)], dataset="esc50")
+
+    def wrong(*args, **kwargs):
+        raise ValueError("a bug deep in the export")
+
+    monkeypatch.setattr(recipe, "export_webmushra", wrong)
+    with pytest.raises(ValueError, match="a bug"):
+        run(["export", "--input", str(tiny_classifier / "manifests" / "test.json"), "--n", "1", "--methods", "ones",
+             "--classifier", str(tiny_classifier), "--output", str(tmp_path / "lt")], dataset="esc50")

@@ -2,23 +2,43 @@
 
 import json
 
+import pytest
 import speechbrain as sb
 import torch
+import torch.nn.functional as F
+import yaml
+from conftest import SEED, assert_learned, threads_or
 from torch import nn
 
 from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
-from lmac_brain.experiments.pretrained import load_pretrained
+from lmac_brain.experiments.pretrained import load_pretrained, resolve_checkpoint_dir
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder
 
 
-def _test_clips(classifier_folder, n=8):
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # The models here are tiny: threads only add contention on a shared CPU.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_or(1))
+    yield
+    torch.set_num_threads(threads)
+
+
+def _test_clips(classifier_folder, per_class=2):
+    """``per_class`` test clips of every class: the all-zeros mask, decided as one class, then
+    keeps the decision of about one item in ``n_classes``, whatever the seed."""
     manifest = json.loads((classifier_folder / "manifests" / "test.json").read_text())
-    return torch.stack([read_clip(e["wav"], 16000, 1.0) for e in list(manifest.values())[:n]])
+    chosen = {}
+    for entry in manifest.values():
+        chosen.setdefault(int(entry["label"]), [])
+        if len(chosen[int(entry["label"])]) < per_class:
+            chosen[int(entry["label"])].append(read_clip(entry["wav"], 16000, 1.0))
+    return torch.stack([clip for label in sorted(chosen) for clip in chosen[label]])
 
 
 def test_guidance_applies_exactly_to_items_at_or_above_cct():
@@ -50,8 +70,8 @@ def test_binarized_target_thresholds_relative_to_item_peak():
     assert out[1].eq(1).all()
 
 
-def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
-    torch.manual_seed(0)
+def _tiny_brain(tmp_path, classifier_folder, domain="stft", lr=3e-3):
+    torch.manual_seed(SEED)
     frontend = SpectralFrontEnd(16000, 256, 16, 16, 32)
     classifier = AudioClassifier(frontend, Cnn14(32, base_channels=4), nn.Linear(128, 4))
     load_pretrained(
@@ -64,7 +84,7 @@ def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
         finetuning=False, n_listenable=0, listen_every=1, output_folder=str(tmp_path),
     )
     brain = LMACBrain(
-        modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=3e-3),
+        modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=lr),
         hparams=hparams, run_opts={"device": "cpu"},
     )
     brain.on_fit_start()
@@ -78,40 +98,74 @@ def _batch(wavs):
     )
 
 
-def test_loss_decreases_and_fid_in_rises_on_a_fixed_batch(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier)
-    batch = _batch(_test_clips(tiny_classifier))
-    brain.on_stage_start(sb.Stage.VALID, epoch=1)
-    first_loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
-    first = brain.metrics.summarize()
+def _fixed_batch_training(brain, batch, steps):
+    """``(loss, stats, decision CE of the masked-in input, mask)`` on ``batch`` before and after
+    ``steps`` training steps on it."""
+    def look(epoch):
+        brain.modules.eval()  # as SpeechBrain's own validation does
+        brain.on_stage_start(sb.Stage.VALID, epoch=epoch)
+        with torch.no_grad():
+            loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
+            out = brain.interpret(batch.sig[0])
+        ce_in = float(F.cross_entropy(out["logits_in"], out["logits_full"].argmax(-1)))
+        return loss, brain.metrics.summarize(), ce_in, out["mask"]
+
+    before = look(1)
+    brain.modules.train()
     brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
-    for _ in range(30):
+    for _ in range(steps):
         brain.fit_batch(batch)
-    brain.on_stage_start(sb.Stage.VALID, epoch=2)
-    last_loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
-    last = brain.metrics.summarize()
-    assert last_loss < first_loss - 0.5
-    assert last["FidIn"] > first["FidIn"]
-    assert last["AD"] < first["AD"]
+    return before, look(2)
+
+
+def _zeros_fid_in(brain, batch):
+    """FidIn of the all-zeros mask: the share of items the classifier decides as it does silence."""
+    with torch.no_grad():
+        out = brain.interpret(batch.sig[0])
+        silence = brain.classifier.logits_of_input(torch.zeros_like(out["x"]), brain.hparams.domain)
+    return float((silence.argmax(-1) == out["logits_full"].argmax(-1)).float().mean())
+
+
+# Overfitting one batch: a learning rate above the recipes' makes 30 steps plenty for any seed.
+FIXED_BATCH_LR, FIXED_BATCH_STEPS = 1e-2, 30
+
+
+@pytest.mark.learned
+def test_training_on_a_fixed_batch_lowers_the_loss_and_beats_the_all_zeros_mask(tmp_path, tiny_classifier):
+    brain = _tiny_brain(tmp_path, tiny_classifier, lr=FIXED_BATCH_LR)
+    batch = _batch(_test_clips(tiny_classifier))
+    (first_loss, _, first_ce, _), (last_loss, last, last_ce, _) = _fixed_batch_training(
+        brain, batch, FIXED_BATCH_STEPS)
+    assert_learned("L-MAC fixed batch (stft): loss decrease", first_loss - last_loss, ">", 0.1)
+    # The masked-in input carries the decision with more confidence (the l_in term of Eq. 2).
+    assert_learned("L-MAC fixed batch (stft): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
+    # ... and keeps the decision far more often than the all-zeros mask does.
+    assert_learned("L-MAC fixed batch (stft): FidIn after training - FidIn of all zeros",
+                   last["FidIn"] - _zeros_fid_in(brain, batch), ">=", 0.25)
     # The classifier stayed frozen and in eval mode.
     classifier = brain.hparams.classifier_model
     assert not classifier.training
     assert not any(p.requires_grad for p in classifier.parameters())
 
 
-def test_checkpoint_key_is_a_logged_validation_stat(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier)
-    brain.on_stage_start(sb.Stage.VALID, epoch=1)
-    loss = brain.evaluate_batch(_batch(_test_clips(tiny_classifier, 2)), sb.Stage.VALID)
-    stats = {"loss": float(loss), **brain.metrics.summarize()}
-    assert CHECKPOINT_KEY in stats
-    assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(stats)
+def test_checkpoint_key_is_logged_by_a_real_recipe_run(tiny_lmac):
+    """The key the best L-MAC checkpoint is selected by is in the CKPT.yaml the recipe wrote."""
+    checkpoints = sorted((tiny_lmac / "save").glob("CKPT+*"))
+    assert len(checkpoints) == 1
+    meta = yaml.safe_load((checkpoints[0] / "CKPT.yaml").read_text())
+    assert isinstance(meta[CHECKPOINT_KEY], float)
+    assert meta["n"] == 24  # the whole valid fold (4 classes x 6 clips), each item once
+    assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(meta)
+    assert resolve_checkpoint_dir(str(tiny_lmac / "save"), min_key=CHECKPOINT_KEY) == str(checkpoints[0])
 
 
+@pytest.mark.learned
 def test_mel_domain_variant_trains(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel")
-    batch = _batch(_test_clips(tiny_classifier, 4))
-    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
-    brain.fit_batch(batch)
-    out = brain.interpret(batch.sig[0])
-    assert out["mask"].shape == out["x"].shape == (4, out["x"].shape[1], 32)  # the mel grid
+    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel", lr=FIXED_BATCH_LR)
+    batch = _batch(_test_clips(tiny_classifier))
+    (first_loss, _, first_ce, first_mask), (last_loss, _, last_ce, last_mask) = _fixed_batch_training(
+        brain, batch, FIXED_BATCH_STEPS)
+    assert last_mask.shape == (8, last_mask.shape[1], 32)  # the mel grid
+    assert_learned("L-MAC fixed batch (mel): loss decrease", first_loss - last_loss, ">", 0.1)
+    assert_learned("L-MAC fixed batch (mel): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
+    assert_learned("L-MAC fixed batch (mel): mean |mask change|", (last_mask - first_mask).abs().mean(), ">", 0.02)

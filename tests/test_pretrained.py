@@ -4,7 +4,13 @@ import pytest
 import torch
 from speechbrain.lobes.models.Cnn14 import Cnn14 as SpeechBrainCnn14
 
-from lmac_brain.experiments.pretrained import MissingCheckpointError, checkpoint_paths, load_pretrained
+from lmac_brain.experiments.pretrained import (
+    CheckpointSelectionError,
+    MissingCheckpointError,
+    checkpoint_paths,
+    load_pretrained,
+    resolve_checkpoint_dir,
+)
 from lmac_brain.models.cnn14 import Cnn14
 
 
@@ -52,3 +58,27 @@ def test_hf_id_maps_to_hub_files_and_missing_local_paths_fail_clearly(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MissingCheckpointError, match="No checkpoint"):
         checkpoint_paths(["classifier"], str(tmp_path / "empty"))
+
+
+def test_checkpoints_without_the_selection_key_are_an_error_not_the_latest(tmp_path):
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    model = torch.nn.Linear(2, 2)
+    checkpointer = Checkpointer(tmp_path / "save", recoverables={"classifier": model})
+    # Intra-epoch checkpoints: written before any validation, so without the validation stats.
+    older = checkpointer.save_checkpoint(meta={"end-of-epoch": False})
+    latest = checkpointer.save_checkpoint(meta={"end-of-epoch": False})
+    with pytest.raises(CheckpointSelectionError) as err:
+        load_pretrained({"classifier": torch.nn.Linear(2, 2)}, str(tmp_path / "save"), str(tmp_path / "c"),
+                        min_key="error")
+    message = str(err.value)
+    assert "'error'" in message and str(tmp_path / "save") in message and "CKPT+" in message
+    # Explicit choices still work: one checkpoint folder, or no key (the latest, logged as such).
+    assert resolve_checkpoint_dir(str(older.path), min_key="error") == str(older.path)
+    assert resolve_checkpoint_dir(str(tmp_path / "save")) == str(latest.path)
+    # A checkpoint that logged the key is chosen over newer ones that did not.
+    with torch.no_grad():
+        model.weight.fill_(0.5)
+    best = checkpointer.save_checkpoint(meta={"error": 0.5})
+    checkpointer.save_checkpoint(meta={"end-of-epoch": False})
+    assert resolve_checkpoint_dir(str(tmp_path / "save"), min_key="error") == str(best.path)

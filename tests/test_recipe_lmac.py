@@ -1,10 +1,19 @@
-"""The L-MAC recipe end to end: both stages, listenable outputs, resume, missing classifier."""
+"""The L-MAC recipe end to end: both stages, listenable outputs, resume, missing classifier, DDP."""
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import soundfile as sf
-from conftest import TINY, run_recipe
+import torch
+from conftest import RECIPE_SEED, ROOT, TINY, recipe_env, run_recipe
+
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 
 LMAC = "recipes/ESC50/train_lmac.py"
 
@@ -44,6 +53,12 @@ def test_lmac_trains_resumes_writes_listenable_and_finetunes(tiny_twin, tiny_cla
                       "--add_wham_noise=True", f"--wham_folder={tiny_twin['wham']}"))
     ft_log = (ft / "train_log.txt").read_text()
     assert "train cct_pass:" in ft_log  # share of items that received guidance, each epoch
+    # Fine-tuning started from the best first-stage decoder, and moved away from it.
+    first = torch.load(Path(resolve_checkpoint_dir(str(stage1 / "save"), CHECKPOINT_KEY)) / "decoder.ckpt")
+    started = torch.load(ft / "save" / "pretrained_lmac" / "decoder.ckpt")
+    assert first.keys() == started.keys() and all(torch.equal(first[k], started[k]) for k in first)
+    tuned = torch.load(Path(resolve_checkpoint_dir(str(ft / "save"), CHECKPOINT_KEY)) / "decoder.ckpt")
+    assert any(not torch.equal(first[k], tuned[k]) for k in first if k.endswith("weight"))
 
 
 def test_lmac_without_trained_classifier_names_the_training_command(tiny_twin, tmp_path):
@@ -54,18 +69,37 @@ def test_lmac_without_trained_classifier_names_the_training_command(tiny_twin, t
     assert "python recipes/ESC50/train_classifier.py" in proc.stdout + proc.stderr
 
 
-def test_lmac_under_ddp_gives_one_set_of_outputs(tiny_twin, tiny_classifier, tmp_path):
-    import subprocess
-    import sys
+def _logged(log, stage, key):
+    return [float(v) for v in re.findall(rf"{stage} {key}: ([-\d.e+]+)", log)]
 
-    from conftest import ROOT
 
+def test_lmac_under_ddp_gives_one_set_of_outputs_and_the_counts_of_one_process(tiny_twin, tiny_classifier, tmp_path):
+    ddp = tmp_path / "ddp"
+    # --device=cpu: on a GPU machine SpeechBrain would otherwise put rank r on cuda:r.
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29544",
-           str(ROOT / LMAC), str(ROOT / "hparams/lmac_cnn14_compact.yaml"),
-           *_args(tiny_twin, tiny_classifier, tmp_path, "--number_of_epochs=1", "--distributed_backend=gloo")]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+           str(ROOT / LMAC), str(ROOT / "hparams/lmac_cnn14_compact.yaml"), RECIPE_SEED,
+           *_args(tiny_twin, tiny_classifier, ddp, "--number_of_epochs=1", "--distributed_backend=gloo",
+                  "--device=cpu")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=recipe_env(threads=1))
     assert proc.returncode == 0, proc.stderr[-5000:]
-    log = (tmp_path / "train_log.txt").read_text()
+    log = (ddp / "train_log.txt").read_text()
     assert re.findall(r"^epoch: (\d+)", log, re.M) == ["1"]  # logged once, not per process
-    assert len(list((tmp_path / "save").glob("CKPT+*"))) == 1
-    assert len(list((tmp_path / "listenable" / "test").glob("*_original.wav"))) == 2
+    assert len(list((ddp / "save").glob("CKPT+*"))) == 1
+    assert len(list((ddp / "listenable" / "test").glob("*_original.wav"))) == 2
+    # Every process evaluates the whole valid and test folds (4 classes x 6 clips): each item
+    # counts once, not once per process.
+    assert _logged(log, "valid", "n") == [24.0] and _logged(log, "test", "n") == [24.0]
+
+    # The same checkpoint tested by one process gives the same count and the same means.
+    single = tmp_path / "single"
+    shutil.copytree(ddp, single)
+    (single / "test_metrics.json").unlink()
+    run_recipe(LMAC, "hparams/lmac_cnn14_compact.yaml",
+               *_args(tiny_twin, tiny_classifier, single, "--number_of_epochs=1", "--device=cpu"))
+    two = json.loads((ddp / "test_metrics.json").read_text())
+    one = json.loads((single / "test_metrics.json").read_text())
+    assert two["n"] == one["n"] == 24
+    assert set(two) == set(one) >= {"loss", "AI", "AD", "AG", "FF", "FidIn", "MM"}
+    for key in one:
+        if key != "method":
+            assert two[key] == pytest.approx(one[key], rel=1e-5, abs=1e-7), key

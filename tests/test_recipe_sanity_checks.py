@@ -2,10 +2,10 @@
 
 import csv
 
+import pytest
 import torch
-from conftest import TINY, run_recipe
+from conftest import TINY, assert_learned, run_recipe
 
-LMAC = "recipes/ESC50/train_lmac.py"
 SANITY = "recipes/ESC50/sanity_checks.py"
 COMPACT = "hparams/sanity_checks_cnn14_compact.yaml"
 TINY_SIGNAL = [a for a in TINY if not a.startswith("--batch_size")]  # no `batch_size` key here
@@ -16,14 +16,11 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_classifier, tmp_path):
-    lmac = tmp_path / "lmac"
-    run_recipe(LMAC, "hparams/lmac_cnn14_compact.yaml", f"--data_folder={tiny_twin['esc50']}",
-               f"--output_folder={lmac}", f"--classifier_source={tiny_classifier / 'save'}",
-               "--decoder_width=8", "--n_listenable=1", "--number_of_epochs=1", *TINY)
+@pytest.mark.learned
+def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_classifier, tiny_lmac, tmp_path):
     out = tmp_path / "sanity"
     args = [f"--data_folder={tiny_twin['esc50']}", f"--output_folder={out}",
-            f"--classifier_source={tiny_classifier / 'save'}", f"--lmac_source={lmac / 'save'}",
+            f"--classifier_source={tiny_classifier / 'save'}", f"--lmac_source={tiny_lmac / 'save'}",
             *TINY_SIGNAL, "--roar_seeds=[1]", "--roar_epochs=1", "--roar_batch_size=8",
             "--randomization_items=3", "--figure_items=1", "--roar_methods={GradCAM: null}"]
     run_recipe(SANITY, COMPACT, *args, "--roar_fractions=[50]")
@@ -41,7 +38,10 @@ def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_class
         assert float(rows[0]["ssim_mean"]) == 1.0
     lmac_rows = [r for r in randomization if r["method"] == "L-MAC"]
     assert float(lmac_rows[1]["ssim_mean"]) == 1.0  # the decoder does not read the head
-    assert float(lmac_rows[-1]["ssim_mean"]) < 1.0  # ... but reads the conv blocks
+    # ... but reads the conv blocks: with all of them random, its masks change (by far more than
+    # rounding; a 1-epoch decoder's masks have little contrast, so not by much more).
+    assert_learned("sanity recipe: L-MAC 1 - SSIM, every block random", 1 - float(lmac_rows[-1]["ssim_mean"]),
+                   ">", 1e-4)
 
     for png in ["roar.png", "randomization.png", *[p.name for p in out.glob("randomization_*.png")]]:
         assert (out / png).stat().st_size > 0

@@ -102,7 +102,9 @@ def test_esc50_twin_defaults_signature():
 
     params = inspect.signature(st.make_esc50_twin).parameters
     assert {k: v.default for k, v in params.items() if k != "root"} == dict(
-        n_classes=10, clips_per_class_per_fold=8, clip_seconds=5.0, sample_rate=44100, seed=0)
+        n_classes=10, clips_per_class_per_fold=8, clip_seconds=5.0, sample_rate=44100, seed=0,
+        snr_db_range=st.SNR_DB_RANGE, event_fraction_range=st.EVENT_FRACTION_RANGE,
+        max_distractors=st.MAX_DISTRACTORS)
     assert len(st.EVENT_CLASSES) >= 12 and len(set(st.EVENT_CLASSES)) == len(st.EVENT_CLASSES)
 
 
@@ -173,6 +175,21 @@ def test_mixture_is_event_plus_background(twin, request):
         frac = (off - on) / len(mixture)
         assert st.EVENT_FRACTION_RANGE[0] - 0.01 <= frac <= st.EVENT_FRACTION_RANGE[1] + 0.01
         assert row["category"] == st.EVENT_CLASSES[int(row["target"])]
+
+
+def test_difficulty_options_set_snr_event_length_and_distractors(tmp_path):
+    root = st.make_esc50_twin(tmp_path / "easy", n_classes=3, clips_per_class_per_fold=2, clip_seconds=0.5,
+                              sample_rate=16000, snr_db_range=(15.0, 20.0), event_fraction_range=(0.6, 0.8),
+                              max_distractors=0)
+    for rel, row in events_by_path(root).items():
+        _, event, background, sr = read_clip(root, rel)
+        on, off = round(float(row["onset_s"]) * sr), round(float(row["offset_s"]) * sr)
+        e, b = event[on:off].astype(float), background[on:off].astype(float)
+        assert 15.0 - 0.05 <= 10 * np.log10(np.mean(e ** 2) / np.mean(b ** 2)) <= 20.0 + 0.05
+        assert 0.6 - 0.01 <= (off - on) / len(event) <= 0.8 + 0.01
+        assert row["distractors"] == ""
+    with pytest.raises(ValueError, match="snr_db_range"):
+        st.make_esc50_twin(tmp_path / "bad", n_classes=2, clips_per_class_per_fold=1, snr_db_range=(5, 1))
 
 
 def test_backgrounds_and_distractors_overlap_the_event_band(esc_all_classes):

@@ -5,6 +5,7 @@ method and every batch size sees the same mixture.
 """
 
 import json
+import logging
 import zlib
 
 import soundfile as sf
@@ -12,6 +13,9 @@ import torch
 import torchaudio
 
 from lmac_brain.audio.reading import fit_length
+from lmac_brain.errors import ConfigurationError, InputError
+
+logger = logging.getLogger(__name__)
 
 
 def mix_at_snr(signal, noise, snr_db):
@@ -58,7 +62,7 @@ class NoiseBank:
                 manifest = json.load(f)
         self.files = sorted(entry["wav"] for entry in manifest.values())
         if not self.files:
-            raise ValueError("The noise manifest lists no files")
+            raise InputError("The noise manifest lists no files")
         self.sample_rate = sample_rate
 
     def segment(self, n_samples, generator):
@@ -117,6 +121,8 @@ def build_noise_augmenter(hparams):
     if not hparams.get("add_wham_noise"):
         return None
     if "wham" not in hparams["manifests"]:
-        raise ValueError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
+        raise ConfigurationError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
     bank = NoiseBank(hparams["manifests"]["wham"]["tr"], hparams["sample_rate"])
+    logger.info("WHAM! augmentation of the training batches: %d noise files, SNR %g to %g dB",
+                len(bank.files), hparams["wham_snr_low"], hparams["wham_snr_high"])
     return NoiseAugmenter(bank, hparams["wham_snr_low"], hparams["wham_snr_high"])

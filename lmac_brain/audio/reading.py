@@ -8,8 +8,10 @@ import soundfile as sf
 import torch
 import torchaudio
 
+from lmac_brain.errors import UserFacingError
 
-class AudioReadError(RuntimeError):
+
+class AudioReadError(UserFacingError, RuntimeError):
     """A file that cannot be used as audio (missing, unreadable, empty)."""
 
 

@@ -30,6 +30,7 @@ import torch
 
 from lmac_brain.audio.mixing import NoiseBank, item_seed, mix_at_snr
 from lmac_brain.audio.reading import read_clip
+from lmac_brain.errors import ConfigurationError, UserFacingError
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ DEFAULT_SNR_DB = {"id": (0.0, 15.0), "ood_mix": 0.0, "white_noise": 3.0, "speech
 """SNR of each contaminated condition when the configuration gives none (paper Sec. 3.5)."""
 
 
-class MissingConditionData(ValueError):
+class MissingConditionData(ConfigurationError):
     """A condition needs data (a manifest) that the experiment does not have."""
 
 
@@ -73,9 +74,13 @@ class Condition(abc.ABC):
     def __init__(self, seed=0, snr_db=None, name=None):
         self.seed = int(seed)
         if snr_db is not None and not isinstance(snr_db, (int, float)):
-            snr_db = tuple(float(v) for v in snr_db)
-            if len(snr_db) != 2 or snr_db[0] > snr_db[1]:
-                raise ValueError(f"snr_db must be a number or [low, high], got {list(snr_db)}")
+            try:
+                values = tuple(float(v) for v in snr_db)
+            except (TypeError, ValueError):
+                values = ()
+            if len(values) != 2 or values[0] > values[1]:
+                raise ConfigurationError(f"snr_db must be a number or [low, high], got {snr_db!r}")
+            snr_db = values
         self.snr_db = snr_db
         self.name = name or self.kind
 
@@ -275,13 +280,13 @@ def build_condition(kind, manifests=None, sample_rate=16000, clip_seconds=5.0, s
     manifests = manifests or {}
     unknown = set(options) - {"snr_db"}
     if unknown:
-        raise ValueError(f"Condition {kind!r}: unknown option(s) {sorted(unknown)} (known: snr_db)")
+        raise ConfigurationError(f"Condition {kind!r}: unknown option(s) {sorted(unknown)} (known: snr_db)")
     if kind == "clean":
         if options:
-            raise ValueError("Condition 'clean' takes no snr_db")
+            raise ConfigurationError("Condition 'clean' takes no snr_db")
         return CleanCondition(seed, name)
     if kind not in CONDITION_KINDS:
-        raise ValueError(f"Unknown condition {kind!r}: choose one of {CONDITION_KINDS}")
+        raise ConfigurationError(f"Unknown condition {kind!r}: choose one of {CONDITION_KINDS}")
     snr_db = options.get("snr_db", DEFAULT_SNR_DB[kind])
     if kind == "white_noise":
         return WhiteNoiseCondition(seed, snr_db, name)
@@ -323,6 +328,6 @@ def build_conditions(config, manifests, sample_rate, clip_seconds, seed=0):
             conditions[label] = build_condition(
                 kind, manifests, sample_rate, clip_seconds, seed, name=label, **options
             )
-        except (ValueError, OSError) as err:
+        except UserFacingError as err:
             problems.append(f"condition {label!r}: {err}")
     return conditions, problems

@@ -20,16 +20,19 @@ in one :class:`EvaluationConfigError`.
 
 import os
 
+from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.errors import ConfigurationError, UserFacingError
 from lmac_brain.evaluation.conditions import build_conditions
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 from lmac_brain.explainers import available_explainers, build_explainer
+from lmac_brain.explainers.base import check_options
 from lmac_brain.models.classifier import DOMAINS
 
 TRAINED_EXPLAINERS = ("lmac", "l2i")
 """Explainers that load a trained model from their ``source`` option."""
 
 
-class EvaluationConfigError(ValueError):
+class EvaluationConfigError(ConfigurationError):
     """The evaluation configuration cannot run; the message lists every problem."""
 
 
@@ -139,6 +142,10 @@ def validate_methods(methods, domains):
             for key, value in spec.items():
                 if isinstance(value, dict) and value and set(value) <= set(DOMAINS) and domain not in value:
                     problems.append(f"{where}: option {key!r} gives no value for domain {domain!r}")
+        try:
+            check_options(name, {k: v for k, v in spec.items() if k not in ("explainer", "domains")})
+        except ConfigurationError as err:
+            problems.append(f"{where}: {err}")
         if name not in TRAINED_EXPLAINERS:
             continue
         if spec.get("source") is None:
@@ -155,8 +162,8 @@ def _checkpoint_problems(where, name, source):
     if not os.path.isdir(str(source)):
         return [f"{where}: checkpoint folder not found: {source} (train it with recipes/<DATASET>/{recipe})"]
     try:
-        resolve_checkpoint_dir(str(source))
-    except FileNotFoundError as err:
+        resolve_checkpoint_dir(str(source), min_key=CHECKPOINT_KEY)
+    except UserFacingError as err:
         return [f"{where}: {err}"]
     return []
 
@@ -164,8 +171,10 @@ def _checkpoint_problems(where, name, source):
 def build_explainers(methods, classifier, domains):
     """Build every ``(domain, key)`` explainer; returns ``(explainers, problems)``.
 
-    Building loads the trained models, so wrong options, a checkpoint of another domain or a
-    corrupt file show up here, before any evaluation.
+    Building loads the trained models, so wrong options or option values, a checkpoint of
+    another domain or a corrupt file show up here, before any evaluation, as problems
+    (:class:`~lmac_brain.errors.UserFacingError`). Any other exception is a bug in the method and
+    propagates with its traceback.
     """
     explainers, problems = {}, []
     for key, spec in enabled(methods).items():
@@ -173,7 +182,7 @@ def build_explainers(methods, classifier, domains):
             name, options = method_options(spec, domain)
             try:
                 explainers[(domain, key)] = build_explainer(name, classifier, domain, **options)
-            except Exception as err:  # any failure is a configuration problem to report
+            except UserFacingError as err:
                 problems.append(f"method {key!r} ({domain}): cannot build {name!r}: {err}")
     return explainers, problems
 

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from speechbrain.dataio.encoder import CategoricalEncoder
 
+from lmac_brain.errors import ConfigurationError
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
 from lmac_brain.experiments.pretrained import MissingCheckpointError, load_pretrained
 from lmac_brain.experiments.setup import LABEL_ENCODER_FILE
@@ -57,7 +58,10 @@ def build_classifier(hparams_path):
         data = ruamel.load(f)
     missing = [k for k in CLASSIFIER_NODES if k not in data]
     if missing:
-        raise ValueError(f"{hparams_path} does not define {', '.join(missing)}: not a recipe's hyperparams.yaml")
+        raise ConfigurationError(
+            f"{hparams_path} does not define {', '.join(missing)}: not the hyperparams.yaml of a recipe "
+            "that trains or explains a classifier"
+        )
     subset = CommentedMap()
     for key, value in data.items():
         if key in CLASSIFIER_NODES or _is_plain(value):

@@ -9,6 +9,7 @@ the training command when nothing is trained yet.
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lmac_brain.errors import UsageError
 from lmac_brain.experiments.classifiers import (
     class_names,
     classifier_weights_source,
@@ -127,7 +128,7 @@ def resolve_method(method, dataset, results_root, classifier_dir=None, interpret
     ResolvedMethod
     """
     if method not in available_methods():
-        raise ValueError(f"Unknown method {method!r}; choose one of: {', '.join(available_methods())}")
+        raise UsageError(f"Unknown method {method!r}; choose one of: {', '.join(available_methods())}")
     spec = METHODS.get(method, {"explainer": method, "kind": None})
     options = dict(options or {})
     interpreter = None

@@ -2,43 +2,70 @@
 
 A ``source`` is one of
 - a folder holding ``<name>.ckpt`` files (e.g. a downloaded ``speechbrain/cnn14-esc50``),
-- a recipe's ``save`` folder of ``CKPT+...`` checkpoints: the best one by ``min_key`` (or the
-  latest when no checkpoint logged that key) is used,
+- a recipe's ``save`` folder of ``CKPT+...`` checkpoints: the best one by ``min_key`` is used
+  (the latest one when no key is given),
 - a Hugging Face repository id such as ``speechbrain/cnn14-esc50``.
 """
 
 import logging
 import os
+import pickle
 import re
 
+import torch
 from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.parameter_transfer import Pretrainer
+
+from lmac_brain.errors import ConfigurationError, UserFacingError
 
 logger = logging.getLogger(__name__)
 
 HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class MissingCheckpointError(FileNotFoundError):
+class MissingCheckpointError(UserFacingError, FileNotFoundError):
     """No trained model where one was expected; the message says how to train it."""
 
 
+class CheckpointSelectionError(MissingCheckpointError):
+    """Checkpoints are there, but none logged the key the best one is selected by."""
+
+
+class CheckpointMismatchError(ConfigurationError):
+    """A checkpoint file that cannot be read, or does not fit the module it is loaded into."""
+
+
 def resolve_checkpoint_dir(folder, min_key=None, hint=""):
-    """The folder that holds the ``.ckpt`` files for ``folder`` (see module docstring)."""
+    """The folder that holds the ``.ckpt`` files for ``folder`` (see module docstring).
+
+    With ``min_key``, only the checkpoints that logged that key are candidates, and none is an
+    error (:class:`CheckpointSelectionError`): falling back to the latest checkpoint would load
+    a model other than the one the recipe selected and tested, and nothing would tell. To load
+    one particular checkpoint, pass its ``CKPT+...`` folder itself.
+    """
+    if not os.path.isdir(folder):
+        raise MissingCheckpointError(f"No checkpoint folder {folder}. {hint}".strip())
     if any(name.endswith(".ckpt") for name in os.listdir(folder)):
         return folder
-    checkpointer = Checkpointer(folder)
-    checkpoint = None
-    if min_key is not None:
-        candidates = [c for c in checkpointer.list_checkpoints() if min_key in c.meta]
-        if candidates:
-            checkpoint = min(candidates, key=lambda c: c.meta[min_key])
-    if checkpoint is None:
-        checkpoint = checkpointer.find_checkpoint()
-    if checkpoint is None:
+    checkpoints = Checkpointer(folder).list_checkpoints()
+    if not checkpoints:
         raise MissingCheckpointError(f"No checkpoint in {folder}. {hint}".strip())
-    logger.info("Using checkpoint %s", checkpoint.path)
+    if min_key is None:
+        checkpoint = max(checkpoints, key=lambda c: c.meta["unixtime"])
+        logger.info("Using the latest checkpoint %s", checkpoint.path)
+        return str(checkpoint.path)
+    candidates = [c for c in checkpoints if min_key in c.meta]
+    if not candidates:
+        logged = sorted({key for c in checkpoints for key in c.meta})
+        raise CheckpointSelectionError(
+            f"None of the {len(checkpoints)} checkpoint(s) in {folder} logged {min_key!r}, the "
+            f"validation statistic the best one is selected by (they logged: {', '.join(logged)}). "
+            "Training probably stopped before its first validation: rerun its command to finish "
+            "it, or pass one CKPT+... folder itself to load exactly that checkpoint."
+        )
+    checkpoint = min(candidates, key=lambda c: c.meta[min_key])
+    logger.info("Using checkpoint %s (best %s: %s)", checkpoint.path, min_key, checkpoint.meta[min_key])
     return str(checkpoint.path)
 
 
@@ -69,3 +96,39 @@ def load_pretrained(loadables, source, collect_in, min_key=None, hint=""):
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()
     return paths
+
+
+def read_checkpoint_file(folder, name, hint=""):
+    """The object saved in ``<folder>/<name>.ckpt``, read on the CPU.
+
+    A missing file is a :class:`MissingCheckpointError`, one torch cannot read a
+    :class:`CheckpointMismatchError`; both name the file.
+    """
+    path = os.path.join(folder, f"{name}.ckpt")
+    if not os.path.isfile(path):
+        raise MissingCheckpointError(f"No {name}.ckpt in {folder}. {hint}".strip())
+    try:
+        return torch.load(path, map_location="cpu")
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as err:  # what torch.load raises for a bad file
+        raise CheckpointMismatchError(f"Cannot read the checkpoint {path}: {err}") from err
+
+
+def load_matching_state(module, state, path, what):
+    """Load ``state`` into ``module``, or raise :class:`CheckpointMismatchError` naming every
+    tensor that is missing, unexpected or of another shape (``what`` names the module)."""
+    own = module.state_dict()
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(f"{path} holds a {type(state).__name__}, not the weights of {what}")
+    problems = []
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    resized = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing:
+        problems.append("missing " + ", ".join(missing))
+    if unexpected:
+        problems.append("unexpected " + ", ".join(unexpected))
+    for key in resized:
+        problems.append(f"{key} is {tuple(state[key].shape)}, expected {tuple(own[key].shape)}")
+    if problems:
+        raise CheckpointMismatchError(f"{path} does not fit {what}: " + "; ".join(problems))
+    module.load_state_dict(state)

@@ -8,10 +8,12 @@ methods by name with :func:`build_explainer`; a new method joins with ``@registe
 """
 
 import abc
+import inspect
 
 import torch
 from torch import nn
 
+from lmac_brain.errors import ConfigurationError
 from lmac_brain.models.classifier import check_domain
 
 MASK_PROTOCOLS = ("normalize", "topk")
@@ -166,6 +168,56 @@ def available_explainers():
     return sorted(_REGISTRY)
 
 
+def explainer_options(name):
+    """The options the explainer ``name`` takes, ``{option: default}`` (``inspect.Parameter.empty``
+    for a required one), or ``None`` when it takes any (``**kwargs``).
+
+    Options are the keyword arguments after ``classifier`` and ``domain``.
+
+    Example
+    -------
+    >>> explainer_options("gradcam")
+    {'layer': 'conv_block6', 'protocol': 'normalize', 'top_k': 0.2}
+    """
+    if name not in _REGISTRY:
+        raise ConfigurationError(
+            f"Unknown explainer {name!r}; known explainers: " + ", ".join(available_explainers())
+        )
+    parameters = list(inspect.signature(_REGISTRY[name]).parameters.values())[2:]
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name: p.default for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def check_options(name, options):
+    """Raise :class:`~lmac_brain.errors.ConfigurationError` when ``options`` do not match what
+    the explainer ``name`` takes (an unknown or a missing required option).
+
+    Checking against the constructor's signature before calling it keeps the two kinds of
+    failure apart: a misspelt option is the user's to fix, while a ``TypeError`` raised inside
+    a constructor is a bug and keeps its traceback.
+
+    Example
+    -------
+    >>> check_options("ig", {"n_step": 4})
+    Traceback (most recent call last):
+    ...
+    lmac_brain.errors.ConfigurationError: explainer 'ig' has no option 'n_step' (its options: ...)
+    """
+    known = explainer_options(name)
+    if known is None:
+        return
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"explainer {name!r} has no option {', '.join(map(repr, unknown))} "
+            f"(its options: {', '.join(known) or 'none'})"
+        )
+    required = [key for key, default in known.items() if default is inspect.Parameter.empty and key not in options]
+    if required:
+        raise ConfigurationError(f"explainer {name!r} needs the option(s) {', '.join(map(repr, required))}")
+
+
 def build_explainer(name, classifier, domain, **options):
     """Build the explainer registered as ``name`` for ``classifier`` in ``domain``.
 
@@ -178,24 +230,27 @@ def build_explainer(name, classifier, domain, **options):
     domain : str
         ``"stft"`` or ``"mel"``.
     **options
-        Keyword arguments of that method (e.g. ``n_steps`` for ``"ig"``).
+        Keyword arguments of that method (e.g. ``n_steps`` for ``"ig"``), checked against its
+        constructor first (:func:`check_options`).
 
     Returns
     -------
     Explainer
+
+    Raises
+    ------
+    lmac_brain.errors.ConfigurationError
+        Unknown name or option, or an option value the method refuses; any other exception
+        comes from the method itself.
 
     Example
     -------
     >>> build_explainer("no_such_method", None, "stft")
     Traceback (most recent call last):
     ...
-    ValueError: Unknown explainer 'no_such_method'; known explainers: ...
+    lmac_brain.errors.ConfigurationError: Unknown explainer 'no_such_method'; known explainers: ...
     """
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"Unknown explainer {name!r}; known explainers: "
-            + ", ".join(available_explainers())
-        )
+    check_options(name, options)
     explainer = _REGISTRY[name](classifier, domain, **options)
     if not isinstance(explainer, Explainer):
         raise TypeError(f"{name!r} built a {type(explainer).__name__}, not an Explainer")
@@ -245,15 +300,15 @@ def attribution_to_mask(attr, protocol="normalize", top_k=0.2):
              [0., 0.]]])
     """
     if protocol not in MASK_PROTOCOLS:
-        raise ValueError(f"Unknown mask protocol {protocol!r}: choose one of {MASK_PROTOCOLS}")
+        raise ConfigurationError(f"Unknown mask protocol {protocol!r}: choose one of {MASK_PROTOCOLS}")
     magnitude = attr.detach().abs().float()
     flat = magnitude.reshape(magnitude.shape[0], -1)
     if protocol == "normalize":
         peak = flat.amax(dim=1, keepdim=True)
         mask = torch.where(peak > 0, flat / peak.clamp_min(torch.finfo(flat.dtype).tiny), 0.0)
         return mask.reshape(attr.shape)
-    if not 0.0 <= top_k <= 1.0:
-        raise ValueError(f"top_k must be a fraction in [0, 1], got {top_k}")
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or not 0.0 <= top_k <= 1.0:
+        raise ConfigurationError(f"top_k must be a fraction in [0, 1], got {top_k!r}")
     k = int(round(top_k * flat.shape[1]))
     mask = torch.zeros_like(flat)
     if k > 0:

@@ -7,7 +7,13 @@ import os
 import torch
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.errors import ConfigurationError
+from lmac_brain.experiments.pretrained import (
+    CheckpointMismatchError,
+    load_matching_state,
+    read_checkpoint_file,
+    resolve_checkpoint_dir,
+)
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.l2i import Psi, Theta, l2i_mask
 from lmac_brain.models.nmf import NMFDictionary
@@ -20,19 +26,23 @@ def load_l2i(classifier, source):
     """``(psi, theta, nmf)`` with the weights of ``source``: an L2I recipe's save folder (best
     checkpoint by validation loss) or a folder holding ``psi.ckpt``, ``theta.ckpt`` and
     ``nmf.ckpt``. Sizes are read from the checkpoint, so any trained configuration loads."""
-    folder = resolve_checkpoint_dir(
-        source, min_key=CHECKPOINT_KEY, hint="Train one with recipes/<DATASET>/train_l2i.py."
-    )
-
-    def state(name):
-        return torch.load(os.path.join(folder, f"{name}.ckpt"), map_location="cpu")
-
-    psi_state, theta_state = state("psi"), state("theta")
-    n_components, width = psi_state["out.weight"].shape[:2]
+    hint = "Train one with recipes/<DATASET>/train_l2i.py."
+    folder = resolve_checkpoint_dir(source, min_key=CHECKPOINT_KEY, hint=hint)
+    states = {name: read_checkpoint_file(folder, name, hint) for name in ("psi", "theta", "nmf")}
+    for name, key in (("psi", "out.weight"), ("theta", "linear.weight"), ("nmf", "W")):
+        if not isinstance(states[name], dict) or key not in states[name]:
+            raise CheckpointMismatchError(f"{os.path.join(folder, name + '.ckpt')} is not an L2I {name}. {hint}")
+    n_components, width = states["psi"]["out.weight"].shape[:2]
     psi = Psi(classifier.embedding_model.hidden_channels, n_components, width=width)
-    psi.load_state_dict(psi_state)
-    theta = Theta(n_components, theta_state["linear.weight"].shape[0])
-    theta.load_state_dict(theta_state)
+    load_matching_state(psi, states["psi"], os.path.join(folder, "psi.ckpt"), "the Psi of this classifier")
+    theta = Theta(n_components, states["theta"]["linear.weight"].shape[0])
+    load_matching_state(theta, states["theta"], os.path.join(folder, "theta.ckpt"), "the Theta of this Psi")
+    n_freq = states["nmf"]["W"].shape[0]
+    if n_freq != classifier.frontend.n_freq:
+        raise CheckpointMismatchError(
+            f"{os.path.join(folder, 'nmf.ckpt')} has atoms of {n_freq} bins; this classifier's "
+            f"STFT has {classifier.frontend.n_freq} (L2I trained on another front-end?)"
+        )
     nmf = NMFDictionary.from_file(os.path.join(folder, "nmf.ckpt"))
     return psi, theta, nmf
 
@@ -58,11 +68,12 @@ class L2IExplainer(Explainer):
     def __init__(self, classifier, domain, source=None, relevance_threshold=0.2,
                  psi=None, theta=None, nmf=None):
         super().__init__(classifier, domain)
-        if not 0.0 <= relevance_threshold <= 1.0:
-            raise ValueError(f"relevance_threshold must be in [0, 1], got {relevance_threshold}")
+        if (isinstance(relevance_threshold, bool) or not isinstance(relevance_threshold, (int, float))
+                or not 0.0 <= relevance_threshold <= 1.0):
+            raise ConfigurationError(f"relevance_threshold must be in [0, 1], got {relevance_threshold!r}")
         if psi is None or theta is None or nmf is None:
             if source is None:
-                raise ValueError("The l2i explainer needs a trained model: pass source=...")
+                raise ConfigurationError("The l2i explainer needs a trained model: pass source=...")
             psi, theta, nmf = load_l2i(classifier, source)
         self.psi, self.theta, self.nmf = psi.eval(), theta.eval(), nmf
         self.relevance_threshold = relevance_threshold

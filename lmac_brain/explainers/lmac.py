@@ -6,7 +6,13 @@ import os
 import torch
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.errors import ConfigurationError
+from lmac_brain.experiments.pretrained import (
+    CheckpointMismatchError,
+    load_matching_state,
+    read_checkpoint_file,
+    resolve_checkpoint_dir,
+)
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.decoder import build_decoder
 
@@ -15,12 +21,22 @@ def load_decoder(classifier, domain, source):
     """A decoder for ``classifier`` with the weights of ``source`` (an L-MAC recipe's save
     folder, best checkpoint by validation loss, or a folder holding ``decoder.ckpt``).
 
-    The decoder's widths are read from the checkpoint, so any trained configuration loads.
+    The decoder's widths are read from the checkpoint, so any trained configuration loads; a
+    checkpoint of another domain or classifier is a :class:`CheckpointMismatchError`.
     """
-    folder = resolve_checkpoint_dir(
-        source, min_key=CHECKPOINT_KEY, hint="Train one with recipes/<DATASET>/train_lmac.py."
-    )
-    state = torch.load(os.path.join(folder, "decoder.ckpt"), map_location="cpu")
+    hint = "Train one with recipes/<DATASET>/train_lmac.py."
+    folder = resolve_checkpoint_dir(source, min_key=CHECKPOINT_KEY, hint=hint)
+    state = read_checkpoint_file(folder, "decoder", hint)
+    path = os.path.join(folder, "decoder.ckpt")
+    if not isinstance(state, dict) or not {"project.0.weight", "refine.0.0.weight"} <= set(state):
+        raise CheckpointMismatchError(f"{path} is not an L-MAC decoder. {hint}")
+    # Only an STFT-domain decoder has the learnable mel-to-linear map.
+    trained_for = "stft" if "to_linear" in state else "mel"
+    if trained_for != domain:
+        raise CheckpointMismatchError(
+            f"{path} is a decoder trained in the {trained_for} domain: it cannot mask in the "
+            f"{domain} domain (train one with --domain={domain})"
+        )
     decoder = build_decoder(
         classifier.embedding_model,
         classifier.frontend,
@@ -28,7 +44,7 @@ def load_decoder(classifier, domain, source):
         width=state["project.0.weight"].shape[0],
         out_width=state["refine.0.0.weight"].shape[0],
     )
-    decoder.load_state_dict(state)
+    load_matching_state(decoder, state, path, f"a decoder of this classifier ({domain} domain)")
     return decoder
 
 
@@ -54,7 +70,7 @@ class LMACExplainer(Explainer):
         super().__init__(classifier, domain)
         if decoder is None:
             if source is None:
-                raise ValueError("The lmac explainer needs a trained decoder: pass source=...")
+                raise ConfigurationError("The lmac explainer needs a trained decoder: pass source=...")
             decoder = load_decoder(classifier, domain, source)
         self.decoder = decoder.eval()
 

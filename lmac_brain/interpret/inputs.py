@@ -19,16 +19,13 @@ import soundfile as sf
 import torch
 
 from lmac_brain.audio.reading import AudioReadError, read_audio
+from lmac_brain.errors import InputError
 
 SILENCE_DB = -90.0
 """A file whose peak is below this level (dB full scale) is reported as silent."""
 
 MANIFEST_SUFFIXES = (".json", ".csv")
 """An ``--input`` file with one of these suffixes is read as a manifest."""
-
-
-class InputError(ValueError):
-    """``--input`` (or ``--output``) cannot be used at all: nothing was explained."""
 
 
 

@@ -6,8 +6,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lmac_brain.errors import UsageError
 
-class OutputFolderError(ValueError):
+
+class OutputFolderError(UsageError):
     """``--output`` cannot be used: it is a file, or a non-empty folder this tool did not write."""
 
 
@@ -59,8 +61,11 @@ def staged_folder(output, marker):
     """
     output = Path(output)
     _check_output(output, marker)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    except OSError as err:  # e.g. a read-only or missing parent: the user's --output to change
+        raise OutputFolderError(f"--output {output}: cannot write there ({err})") from err
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the run's folder is not
     published = False
     try:

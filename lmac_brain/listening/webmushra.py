@@ -36,6 +36,7 @@ import torchaudio
 import yaml
 
 from lmac_brain.audio.listenable import listenable_pair
+from lmac_brain.errors import InputError, UsageError
 from lmac_brain.interpret.publishing import staged_folder
 from lmac_brain.interpret.windowing import explain_signal
 
@@ -175,16 +176,16 @@ def export_webmushra(recordings, methods, output, name, export_rate=48000, ancho
         The manifest (also written as ``listening_test.json``).
     """
     if not recordings:
-        raise ValueError("No recording to export")
+        raise InputError("No recording to export")
     if not 1 <= len(methods) <= MAX_CONDITIONS:
-        raise ValueError(f"webMUSHRA pages take 1 to {MAX_CONDITIONS} conditions, got {len(methods)} methods")
+        raise UsageError(f"webMUSHRA pages take 1 to {MAX_CONDITIONS} conditions, got {len(methods)} methods")
     unknown = set(anchors) - set(ANCHORS)
     if unknown:
-        raise ValueError(f"Unknown anchor(s) {sorted(unknown)}: choose among {sorted(ANCHORS)}")
+        raise UsageError(f"Unknown anchor(s) {sorted(unknown)}: choose among {sorted(ANCHORS)}")
     rate = methods[0].classifier.frontend.sample_rate
     for method in methods[1:]:
         if method.classifier.frontend.sample_rate != rate:
-            raise ValueError("All methods must explain classifiers of one sample rate")
+            raise UsageError("All methods must explain classifiers of one sample rate")
     audio_root = Path("configs") / "resources" / "audio" / name
     pages, entries = [], []
     with staged_folder(output, MANIFEST_FILE) as staging:
@@ -303,21 +304,25 @@ def read_mushra_csv(paths):
     """The ratings of webMUSHRA ``mushra.csv`` files (several files are concatenated)."""
     ratings = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-            if missing:
-                raise ValueError(f"{path} is not a webMUSHRA mushra.csv: no column(s) {', '.join(missing)}")
-            for line, row in enumerate(reader, start=2):
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                try:
-                    score = float(row["rating_score"])
-                except ValueError as err:
-                    raise ValueError(f"{path}:{line}: rating_score {row['rating_score']!r} is not a number") from err
-                ratings.append(Rating(row["trial_id"], row["rating_stimulus"], score, row.get("session_uuid", "")))
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                columns = [c.strip() for c in reader.fieldnames or []]
+                rows = list(reader)
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            raise InputError(f"Cannot read the webMUSHRA results {path}: {err}") from err
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise InputError(f"{path} is not a webMUSHRA mushra.csv: no column(s) {', '.join(missing)}")
+        for line, row in enumerate(rows, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            try:
+                score = float(row["rating_score"])
+            except ValueError as err:
+                raise InputError(f"{path}:{line}: rating_score {row['rating_score']!r} is not a number") from err
+            ratings.append(Rating(row["trial_id"], row["rating_stimulus"], score, row.get("session_uuid", "")))
     if not ratings:
-        raise ValueError("No rating in the results")
+        raise InputError("No rating in the results")
     return ratings
 
 
@@ -355,7 +360,7 @@ def aggregate_mushra(ratings, groups=None, method_order=None):
     groups = dict(groups or {"MOS": recordings})
     unknown = sorted({t for trials in groups.values() for t in trials} - set(recordings))
     if unknown:
-        raise ValueError(f"Group(s) name trial(s) with no rating: {', '.join(unknown)}")
+        raise UsageError(f"Group(s) name trial(s) with no rating: {', '.join(unknown)}")
     seen = list(dict.fromkeys(r.stimulus for r in ratings))
     ordered = [m for m in (method_order or []) if m in seen] + [m for m in seen if m not in (method_order or [])]
     methods = [m for m in ordered if m not in CONTROL_LABELS] + [m for m in CONTROL_LABELS if m in seen]
@@ -454,7 +459,7 @@ def parse_groups(specs):
     for spec in specs or []:
         name, sep, trials = spec.partition("=")
         if not sep or not name.strip() or not trials.strip():
-            raise ValueError(f"--group expects NAME=trial1,trial2,..., got {spec!r}")
+            raise UsageError(f"--group expects NAME=trial1,trial2,..., got {spec!r}")
         groups[name.strip()] = [t.strip() for t in trials.split(",") if t.strip()]
     return groups or None
 
@@ -465,6 +470,9 @@ def read_export_manifest(folder):
         return {}
     path = Path(folder) / MANIFEST_FILE
     if not path.is_file():
-        raise ValueError(f"{folder} holds no {MANIFEST_FILE}: not a listening-test export")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        raise InputError(f"{folder} holds no {MANIFEST_FILE}: not a listening-test export")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"Cannot read {path}: {err}") from err

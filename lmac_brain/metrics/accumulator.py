@@ -20,9 +20,11 @@ class MetricAccumulator:
     NaN. A metric whose items were all skipped has no mean: it is absent from
     :meth:`summarize` and visible in :meth:`skipped` (and :meth:`counts`).
 
-    With DDP, call :meth:`all_reduce` on every process before summarising: it sums the
-    totals of all processes (names seen by any of them included) with ``torch.distributed``
-    when it is initialised, and does nothing otherwise. It never alters the local totals, so
+    With DDP, when each process saw its own share of the items, call :meth:`all_reduce` on
+    every process before summarising: it sums the totals of all processes (names seen by any of
+    them included) with ``torch.distributed`` when it is initialised, and does nothing
+    otherwise. When every process saw all the items, do not call it: the sums would count
+    each item once per process. It never alters the local totals, so
     calling it twice does not double-count; a later :meth:`update` discards the reduced view.
 
     Example
@@ -35,6 +37,8 @@ class MetricAccumulator:
     {'AI': 66.667, 'SPS': 0.5}
     >>> acc.skipped()
     {'AI': 0, 'SPS': 1, 'COMP': 2}
+    >>> acc.n_items()
+    3
     """
 
     def __init__(self):
@@ -126,6 +130,15 @@ class MetricAccumulator:
         """Number of skipped items per metric (every metric seen, zeros included)."""
         view = self._view()
         return {n: view[n][2] for n in self._names(view)}
+
+    def n_items(self):
+        """Number of items seen (0 when nothing was added).
+
+        Every metric gets one value or one skip per item, so this is the largest of those
+        totals; a metric fed only on some batches does not lower it.
+        """
+        view = self._view()
+        return max((view[n][1] + view[n][2] for n in view), default=0)
 
     def counts(self):
         """Number of valid (averaged) items per metric."""

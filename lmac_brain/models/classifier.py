@@ -10,13 +10,15 @@ through the two masking domains it defines:
 import torch
 from torch import nn
 
+from lmac_brain.errors import ConfigurationError
+
 DOMAINS = ("stft", "mel")
 
 
 def check_domain(domain):
     """Raise a clear error for an unknown masking domain."""
     if domain not in DOMAINS:
-        raise ValueError(f"Unknown domain {domain!r}: choose one of {DOMAINS}")
+        raise ConfigurationError(f"Unknown domain {domain!r}: choose one of {DOMAINS}")
     return domain
 
 

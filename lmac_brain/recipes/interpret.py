@@ -6,7 +6,8 @@ is done by :mod:`lmac_brain.experiments.methods` and :mod:`lmac_brain.interpret`
 
 Exit status: 0 when every input was explained, 1 when some could not be (they are listed in
 the page, ``report.json`` and the log), 2 when nothing could run (no trained model, unusable
-``--input`` or ``--output``, bad options).
+``--input`` or ``--output``, bad options): a :class:`~lmac_brain.errors.UserFacingError`, logged
+as one line. Any other exception is a bug and surfaces with its traceback.
 """
 
 import argparse
@@ -17,11 +18,10 @@ import sys
 import torch
 import yaml
 
+from lmac_brain.errors import UsageError, UserFacingError
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
-from lmac_brain.experiments.pretrained import MissingCheckpointError
-from lmac_brain.interpret.inputs import SILENCE_DB, InputError, collect_inputs
-from lmac_brain.interpret.publishing import OutputFolderError
+from lmac_brain.interpret.inputs import SILENCE_DB, collect_inputs
 from lmac_brain.interpret.run import interpret_inputs
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ EXIT_SOME_FAILED = 1
 EXIT_SETUP = 2
 
 
-def parse_options(pairs):
+def parse_options(pairs, flag="--option"):
     """``["key=value", ...]`` -> dict, values read as YAML (``0.4`` is a float).
 
     Example
@@ -42,9 +42,12 @@ def parse_options(pairs):
     options = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value)
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise UsageError(f"{flag} {pair!r}: the value is not valid YAML ({err})") from err
     return options
 
 
@@ -88,14 +91,27 @@ def build_parser(dataset):
     return parser
 
 
+def check_device(device):
+    """Refuse, with a one-line reason, a ``device`` this machine does not have."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UsageError(f"--device {device}: not a device (cpu, cuda, cuda:1, ...)") from err
+    if parsed.type != "cuda":
+        return
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: CUDA is not available on this machine")
+    if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise UsageError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
 def run(argv, dataset):
     """Explain the inputs of the command line; returns the exit status."""
     args = build_parser(dataset).parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(name)s - %(message)s", stream=sys.stderr)
     output = args.output or os.path.join("results", dataset, "interpret", args.method)
     try:
-        if args.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+        check_device(args.device)
         items = collect_inputs(args.input)[:args.limit]
         resolved = resolve_method(
             args.method, dataset, args.results, classifier_dir=args.classifier,
@@ -106,7 +122,7 @@ def run(argv, dataset):
             items, resolved, output, batch_size=args.batch_size, silence_db=args.silence_db,
             progress=not args.no_progress, settings={"device": args.device},
         )
-    except (InputError, OutputFolderError, MissingCheckpointError, ValueError) as err:
+    except UserFacingError as err:
         logger.error("%s", err)
         return EXIT_SETUP
     page = os.path.join(output, "index.html")

@@ -8,7 +8,9 @@ Two steps, as in Sec. 3.3:
 - ``aggregate``: read webMUSHRA's ``mushra.csv`` and write the MOS per method (Table 3) and per
   recording (Fig. 2) (:func:`lmac_brain.listening.webmushra.aggregate_mushra`).
 
-Exit status: 0 on success, 2 when nothing could be done (the log says why).
+Exit status: 0 on success, 2 when nothing could be done because of the input, the options or
+the trained models (a :class:`~lmac_brain.errors.UserFacingError`; the log says why in one
+line). Any other exception is a bug and surfaces with its traceback.
 """
 
 import argparse
@@ -18,15 +20,12 @@ import os
 import random
 import sys
 
-import torch
-
 from lmac_brain.audio.reading import AudioReadError, read_clip
-from lmac_brain.evaluation.conditions import MissingConditionData, OODMixCondition
+from lmac_brain.errors import InputError, UserFacingError
+from lmac_brain.evaluation.conditions import OODMixCondition
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
-from lmac_brain.experiments.pretrained import MissingCheckpointError
-from lmac_brain.interpret.inputs import SILENCE_DB, InputError, collect_inputs, load_input
-from lmac_brain.interpret.publishing import OutputFolderError
+from lmac_brain.interpret.inputs import SILENCE_DB, collect_inputs, load_input
 from lmac_brain.listening.webmushra import (
     ANCHORS,
     MAX_SECONDS,
@@ -39,7 +38,7 @@ from lmac_brain.listening.webmushra import (
     read_mushra_csv,
     write_mos_report,
 )
-from lmac_brain.recipes.interpret import parse_options
+from lmac_brain.recipes.interpret import check_device, parse_options
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +126,7 @@ def choose_recordings(args, sample_rate, clip_seconds):
 
 
 def export(args, dataset):
-    interpreters = {k: v for k, v in parse_options(args.interpreter).items()}
+    interpreters = parse_options(args.interpreter, flag="--interpreter")
     methods = [
         resolve_method(m, dataset, args.results, classifier_dir=args.classifier,
                        interpreter_dir=interpreters.get(m), device=args.device)
@@ -164,12 +163,11 @@ def run(argv, dataset):
     logging.basicConfig(level=args.log_level.upper(), format="%(name)s - %(message)s", stream=sys.stderr)
     try:
         if args.command == "export":
-            if getattr(args, "device", "cpu").startswith("cuda") and not torch.cuda.is_available():
-                raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+            check_device(args.device)
             export(args, dataset)
         else:
             aggregate(args)
-    except (InputError, OutputFolderError, MissingCheckpointError, MissingConditionData, ValueError, OSError) as err:
+    except UserFacingError as err:
         logger.error("%s", err)
         return EXIT_SETUP
     return EXIT_OK

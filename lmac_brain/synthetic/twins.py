@@ -555,7 +555,8 @@ def _to_pcm16(x):
     return np.round(x * _PCM_SCALE).astype(np.int16)
 
 
-def _render_clip(rng, target, n, sr, channels):
+def _render_clip(rng, target, n, sr, channels, snr_db_range=SNR_DB_RANGE,
+                 event_fraction_range=EVENT_FRACTION_RANGE, max_distractors=MAX_DISTRACTORS):
     """One event-over-background clip: ``(mixture, event, background, info)`` as int16 arrays.
 
     The arrays are ``(n,)`` for mono, ``(n, 2)`` for stereo; ``mixture == event + background``
@@ -566,19 +567,19 @@ def _render_clip(rng, target, n, sr, channels):
     gains = rng.uniform(0.8, 1.2, channels) if channels > 1 else np.ones(1)
     background = bed.copy()
     kinds = []
-    for _ in range(int(rng.integers(0, MAX_DISTRACTORS + 1))):
+    for _ in range(int(rng.integers(0, max_distractors + 1))):
         x, kind, on, off = _distractor(rng, n, sr)
         level = _rms(bed[on:off]) * 10 ** (rng.uniform(*DISTRACTOR_SNR_DB_RANGE) / 20)
         background[on:off] += level * x[:, None] * gains
         kinds.append(kind)
 
-    length = int(round(rng.uniform(*EVENT_FRACTION_RANGE) * n))
+    length = int(round(rng.uniform(*event_fraction_range) * n))
     length = min(n, max(length, int(MIN_EVENT_SECONDS * sr), 2))
     onset = int(rng.integers(0, n - length + 1))
     name, generator = _EVENT_GENERATORS[target]
     x, f_low, f_high = generator(rng, length, sr, fs)
     x = _normalise(x * _fade(length, sr))
-    snr_db = float(rng.uniform(*SNR_DB_RANGE))
+    snr_db = float(rng.uniform(*snr_db_range))
     bg_power = float(np.mean(background[onset:onset + length] ** 2))
     x *= np.sqrt(bg_power * 10 ** (snr_db / 10))
     if channels == 2:
@@ -706,6 +707,15 @@ def _check_positive(name, value, minimum=0.0):
         raise ValueError(f"{name} must be > {minimum}, got {value!r}")
 
 
+def _check_range(name, values, low=-np.inf, high=np.inf):
+    try:
+        a, b = (float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two numbers (low, high), got {values!r}") from None
+    if not low <= a <= b <= high:
+        raise ValueError(f"{name} must satisfy {low} <= low <= high <= {high}, got {values!r}")
+
+
 def _check_seed(seed):
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -725,7 +735,8 @@ _EVENTS_HEADER = ["path", "target", "category", "onset_s", "offset_s", "f_low_hz
 # Public API
 # --------------------------------------------------------------------------------------------
 def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds=5.0,
-                    sample_rate=44100, seed=0):
+                    sample_rate=44100, seed=0, *, snr_db_range=SNR_DB_RANGE,
+                    event_fraction_range=EVENT_FRACTION_RANGE, max_distractors=MAX_DISTRACTORS):
     """Write an ESC-50-layout twin with synthetic sound-event classes and its ground truth.
 
     Layout (as the real ESC-50, plus ``ground_truth/``)::
@@ -755,6 +766,10 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
         Sample rate (Hz) of every file.
     seed : int
         Non-negative seed; everything derives from it.
+    snr_db_range, event_fraction_range, max_distractors
+        How hard the clips are (defaults :data:`SNR_DB_RANGE`, :data:`EVENT_FRACTION_RANGE`,
+        :data:`MAX_DISTRACTORS`); louder, longer events without distractors make classes that a
+        tiny model separates in a few epochs (the tests' fixtures).
 
     Returns
     -------
@@ -780,9 +795,16 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     n_classes, cpf, sample_rate, seed = int(n_classes), int(clips_per_class_per_fold), \
         int(sample_rate), int(seed)
     n = int(round(clip_seconds * sample_rate))
+    _check_range("snr_db_range", snr_db_range)
+    _check_range("event_fraction_range", event_fraction_range, 0.0, 1.0)
+    if int(max_distractors) != max_distractors or max_distractors < 0:
+        raise ValueError(f"max_distractors must be a non-negative integer, got {max_distractors!r}")
+    difficulty = dict(snr_db_range=[float(v) for v in snr_db_range],
+                      event_fraction_range=[float(v) for v in event_fraction_range],
+                      max_distractors=int(max_distractors))
     params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, clip_seconds=clip_seconds,
-                  sample_rate=sample_rate, seed=seed, snr_db_range=list(SNR_DB_RANGE),
-                  classes=list(EVENT_CLASSES[:n_classes]))
+                  sample_rate=sample_rate, seed=seed, classes=list(EVENT_CLASSES[:n_classes]),
+                  **difficulty)
     writer = _TwinWriter(root, "ESC-50", params,
                          ["audio", "ground_truth/event", "ground_truth/background"])
 
@@ -806,7 +828,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     with _progress(len(clips), "ESC-50 twin") as bar:
         for fold, target, k, src, take in clips:
             rng = np.random.default_rng([seed, _TAG_ESC50, _CLIP, fold, target, k])
-            mixture, event, background, info = _render_clip(rng, target, n, sample_rate, 1)
+            mixture, event, background, info = _render_clip(rng, target, n, sample_rate, 1, **difficulty)
             name = f"{fold}-{src}-{take}-{target}.wav"
             writer.wav(f"audio/{name}", mixture, sample_rate)
             writer.wav(f"ground_truth/event/{name}", event, sample_rate)
