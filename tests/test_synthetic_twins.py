@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from scipy import signal as sps
+from scipy.stats import f_oneway
 
 from lmac_brain.synthetic import twins as st
 
@@ -168,6 +169,9 @@ def test_mixture_is_event_plus_background(twin, request):
         on, off = round(float(row["onset_s"]) * sr), round(float(row["offset_s"]) * sr)
         assert not event[:on].any() and not event[off:].any() and event[on:off].any()
         assert background.std() > 0
+        # neither the background nor the mixture goes beyond its peak bound (no clipping)
+        assert np.abs(background.astype(np.int32)).max() <= st.BACKGROUND_PEAK_MAX * 32767 + 1
+        assert np.abs(mixture.astype(np.int32)).max() <= st.MIXTURE_PEAK_MAX * 32767 + 1
         e, b = event[on:off].astype(float), background[on:off].astype(float)
         snr = 10 * np.log10(np.mean(e ** 2) / np.mean(b ** 2))
         assert snr == pytest.approx(float(row["snr_db"]), abs=0.05)
@@ -267,6 +271,102 @@ def test_classes_are_distinguishable(esc_all_classes):
         pred = np.argmin(((z[~train, None] - centroids[None]) ** 2).sum(-1), axis=1)
         accuracy.append(np.mean(pred == y[~train]))
     assert np.mean(accuracy) > 3 / 12  # chance is 1/12
+
+
+# A twin per layout for the class-independence test: the 10 classes of the demo twin, 300 clips
+# for the class statistics, short clips so that it stays fast (2-4 s each).
+def leakage_twin(tmp_path_factory, dataset):
+    if dataset == "esc50":
+        root = st.make_esc50_twin(tmp_path_factory.mktemp("leak_esc") / "ESC-50", n_classes=10,
+                                  clips_per_class_per_fold=6, clip_seconds=0.5,
+                                  sample_rate=16000, seed=11)
+        _, rows = read_csv(root / "meta" / "esc50.csv")
+        clips = [(r["filename"], int(r["target"]), int(r["fold"])) for r in rows]
+    else:
+        root = st.make_us8k_twin(tmp_path_factory.mktemp("leak_us8k") / "UrbanSound8K",
+                                 n_classes=10, clips_per_class_per_fold=3, max_seconds=0.4,
+                                 seed=11)
+        _, rows = read_csv(root / "metadata" / "UrbanSound8K.csv")
+        clips = [(f"fold{r['fold']}/{r['slice_file_name']}", int(r["classID"]), int(r["fold"]))
+                 for r in rows]
+    return root, clips
+
+
+def class_blind_features(x, sr):
+    """Statistics that know nothing of the event: level, spectral shape, band energies."""
+    x = np.asarray(x, dtype=float) / 32768.0
+    if x.ndim == 1:
+        x = x[:, None]
+    freqs, psd = sps.welch(x, sr, nperseg=min(256, len(x)), axis=0)
+    psd = psd.mean(axis=1)  # over channels
+    keep = (freqs >= 100) & (freqs <= 8000)  # every twin rate reaches 8 kHz
+    f, p = freqs[keep], psd[keep] + 1e-30
+    edges = np.geomspace(125, 8000, 5)
+    bands = [10 * np.log10(p[(f >= lo) & (f < hi)].sum()) for lo, hi in zip(edges[:-1], edges[1:])]
+    return [10 * np.log10(np.mean(x ** 2) + 1e-20),  # RMS level, dBFS
+            20 * np.log10(np.abs(x).max() + 1e-10),  # peak level, dBFS
+            np.log((f * p).sum() / p.sum()),  # spectral centroid
+            np.polyfit(np.log10(f), 10 * np.log10(p), 1)[0]] + bands  # tilt (dB/decade)
+
+
+def nearest_centroid_accuracy(x, y, folds):
+    """Leave-one-fold-out accuracy of a nearest-centroid classifier on z-scored features."""
+    correct = []
+    for fold in np.unique(folds):
+        train = folds != fold
+        z = (x - x[train].mean(0)) / (x[train].std(0) + 1e-9)
+        centroids = np.stack([z[train & (y == c)].mean(0) for c in np.unique(y)])
+        pred = np.argmin(((z[~train, None] - centroids[None]) ** 2).sum(-1), axis=1)
+        correct.extend(pred == y[~train])
+    return float(np.mean(correct))
+
+
+def leakage_statistics(root, clips):
+    """``(background accuracy, background largest F, event accuracy, chance)`` of a twin."""
+    events = events_by_path(root)
+    x_bg, x_ev, y, folds = [], [], [], []
+    for rel, target, fold in clips:
+        background, sr = sf.read(str(root / "ground_truth" / "background" / rel), dtype="int16")
+        event, _ = sf.read(str(root / "ground_truth" / "event" / rel), dtype="int16")
+        kinds = [d for d in events[rel]["distractors"].split(";") if d]
+        x_bg.append(class_blind_features(background, sr)
+                    + [kinds.count("stationary_tone"), kinds.count("noise_burst")])
+        x_ev.append(class_blind_features(event, sr))
+        y.append(target)
+        folds.append(fold)
+    x_bg, x_ev, y, folds = np.array(x_bg), np.array(x_ev), np.array(y), np.array(folds)
+    f_max = max(f_oneway(*[x_bg[y == c, i] for c in np.unique(y)]).statistic
+                for i in range(x_bg.shape[1]))
+    return (nearest_centroid_accuracy(x_bg, y, folds), float(f_max),
+            nearest_centroid_accuracy(x_ev, y, folds), 1.0 / len(np.unique(y)))
+
+
+@pytest.mark.parametrize("dataset", ["esc50", "us8k"])
+def test_backgrounds_carry_no_class_information(dataset, tmp_path_factory):
+    """Class-blind statistics of the background files (level, spectrum, distractors) carry no
+    class information, while the same statistics of the event files do.
+
+    Two measures on the background statistics: the leave-one-fold-out accuracy of a
+    nearest-centroid classifier, and the largest one-way ANOVA F (between classes) over the
+    statistics. Measured with 10 classes (chance 0.10) over twin seeds 0-7 and 11:
+
+    * this generator: accuracy 0.06-0.15 (ESC-50), 0.09-0.12 (US8K); F 1.1-3.2;
+    * the earlier one, whose background level followed the event (the event-relative SNR and
+      then a peak normalisation of the clip), seeds 1-3 and 11: accuracy 0.19-0.21 (ESC-50),
+      0.16-0.22 (US8K); F 24-43. At seed 11 (used here): 0.21 / 0.22 and F 37 / 43, against
+      0.14 / 0.12 and F 2.1 / 1.1 now;
+    * on the event files: accuracy 0.33-0.50.
+
+    Bounds: accuracy <= chance + 0.06 (3.5 standard deviations of a chance accuracy on 300
+    clips), F < 6 (probability below 1e-6 per statistic without class information, F with 9 and
+    290 degrees of freedom), event accuracy >= 3 x chance.
+    """
+    root, clips = leakage_twin(tmp_path_factory, dataset)
+    accuracy, f_max, event_accuracy, chance = leakage_statistics(root, clips)
+    assert accuracy <= chance + 0.06, (accuracy, chance)
+    assert f_max < 6.0, f_max
+    # the test can fail: the same statistics do tell the classes apart on the event files
+    assert event_accuracy >= 3 * chance, (event_accuracy, chance)
 
 
 # ------------------------------------------------------------------------------ UrbanSound8K

@@ -21,6 +21,23 @@ the clip and has a limited bandwidth, and its level is set by an event-to-backgr
 from :data:`SNR_DB_RANGE` (in dB, measured over the event's support). :func:`event_coverage`
 measures the fraction of STFT bins where the event dominates.
 
+The backgrounds and distractors of the ESC-50 and UrbanSound8K twins are independent of the
+class, so that the event is the only thing in a clip that tells its class, and the ground truth
+says which time-frequency bins a classifier should use. Each clip's background is made first and
+in full, from random draws that never look at the class: the bed (spectral tilt and bumps, hum,
+babble of tones), the distractors (count, kind, band, duration, onset and level relative to the
+bed) and the bed's absolute level, drawn from :data:`BACKGROUND_DBFS_RANGE` (a background that
+would peak above :data:`BACKGROUND_PEAK_MAX` is scaled down by a gain that depends on the
+background alone). It is never rescaled afterwards: the event is scaled to the background (by the
+SNR), not the background to the event, and the clip is not peak-normalised, since a
+normalisation gain depends on the event's crest factor and hence on its class, and would pass
+that on to the level of the background. The level range leaves headroom for the events; in the
+rare clip whose event would still push the mixture above :data:`MIXTURE_PEAK_MAX`, the event
+alone is attenuated, and the SNR that ``events.csv`` lists is the one obtained (then below the
+drawn value). The sample rate, channel count and duration of an UrbanSound8K twin clip are
+drawn independently of its class, too. So a classifier that hears only the
+``ground_truth/background/`` files can do no better than chance.
+
 Everything derives from ``seed`` through per-item :class:`numpy.random.Generator` instances
 (``default_rng([seed, dataset, ...])``); no global random state is touched, and re-running with
 the same arguments rewrites byte-identical files (files whose bytes are unchanged are not touched,
@@ -73,8 +90,17 @@ DISTRACTOR_SNR_DB_RANGE = (-3.0, 6.0)
 #: At most this many distractors per clip (the count is uniform in ``0..MAX_DISTRACTORS``).
 MAX_DISTRACTORS = 2
 
-#: Peak absolute value of the mixture (relative to full scale), drawn uniformly per clip.
-PEAK_RANGE = (0.3, 0.9)
+#: RMS level of the background bed (before distractors) in dB relative to full scale (an RMS
+#: of 1.0, i.e. 32767 in PCM_16, is 0 dB), drawn uniformly per clip, independently of the class.
+BACKGROUND_DBFS_RANGE = (-44.0, -32.0)
+
+#: The background (bed and distractors) never peaks above this (relative to full scale): a
+#: background that would is scaled down, by a gain that depends on the background alone.
+BACKGROUND_PEAK_MAX = 0.25
+
+#: The mixture never peaks above this (relative to full scale): in a clip whose event would push
+#: it higher, the event alone is attenuated (its SNR in ``events.csv`` is then the one obtained).
+MIXTURE_PEAK_MAX = 0.98
 
 #: Frequencies are designed for this rate; below it they are scaled by ``rate / 16000``.
 REFERENCE_RATE = 16000
@@ -561,8 +587,11 @@ def _render_clip(rng, target, n, sr, channels, snr_db_range=SNR_DB_RANGE,
 
     The arrays are ``(n,)`` for mono, ``(n, 2)`` for stereo; ``mixture == event + background``
     exactly. ``info`` holds the ground truth (onset/offset in samples, band in Hz, SNR in dB).
+    ``target`` is not used before the background is complete (see the module docstring).
     """
     fs = _fscale(sr)
+    # The background is drawn first and in full (bed, distractors, absolute level) from draws
+    # that do not depend on ``target``: its distribution is the same for every class.
     bed = _background_bed(rng, n, sr, channels)
     gains = rng.uniform(0.8, 1.2, channels) if channels > 1 else np.ones(1)
     background = bed.copy()
@@ -572,6 +601,9 @@ def _render_clip(rng, target, n, sr, channels, snr_db_range=SNR_DB_RANGE,
         level = _rms(bed[on:off]) * 10 ** (rng.uniform(*DISTRACTOR_SNR_DB_RANGE) / 20)
         background[on:off] += level * x[:, None] * gains
         kinds.append(kind)
+    level = 10 ** (rng.uniform(*BACKGROUND_DBFS_RANGE) / 20)  # the bed has unit RMS
+    level = min(level, BACKGROUND_PEAK_MAX / max(np.max(np.abs(background)), 1e-12))
+    background *= level
 
     length = int(round(rng.uniform(*event_fraction_range) * n))
     length = min(n, max(length, int(MIN_EVENT_SECONDS * sr), 2))
@@ -587,14 +619,24 @@ def _render_clip(rng, target, n, sr, channels, snr_db_range=SNR_DB_RANGE,
         pan_gains = np.sqrt(2.0) * np.array([np.cos(pan), np.sin(pan)])
     else:
         pan_gains = np.ones(1)
+    segment = x[:, None] * pan_gains
+    # Headroom: the largest gain g <= 1 with |g * event + background| <= MIXTURE_PEAK_MAX
+    # everywhere (the background alone stays below BACKGROUND_PEAK_MAX < MIXTURE_PEAK_MAX).
+    # Only the event is attenuated, never the background.
+    bg_seg = background[onset:onset + length]
+    mag = np.abs(segment)
+    nz = mag > 0
+    if np.any(nz):
+        room = (MIXTURE_PEAK_MAX - np.sign(segment[nz]) * bg_seg[nz]) / mag[nz]
+        g = float(min(1.0, room.min()))
+        if g < 1.0:
+            segment = segment * g
+            snr_db += 20 * math.log10(g)
     event = np.zeros((n, channels))
-    event[onset:onset + length] = x[:, None] * pan_gains
+    event[onset:onset + length] = segment
 
-    peak = max(np.max(np.abs(event + background)), np.max(np.abs(event)),
-               np.max(np.abs(background)))
-    scale = rng.uniform(*PEAK_RANGE) / peak
-    event_q = _to_pcm16(event * scale)
-    background_q = _to_pcm16(background * scale)
+    event_q = _to_pcm16(event)
+    background_q = _to_pcm16(background)
     mixture_q = (event_q.astype(np.int32) + background_q).astype(np.int16)
     if channels == 1:
         event_q, background_q, mixture_q = event_q[:, 0], background_q[:, 0], mixture_q[:, 0]
@@ -804,7 +846,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
                       max_distractors=int(max_distractors))
     params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, clip_seconds=clip_seconds,
                   sample_rate=sample_rate, seed=seed, classes=list(EVENT_CLASSES[:n_classes]),
-                  **difficulty)
+                  background_dbfs_range=list(BACKGROUND_DBFS_RANGE), **difficulty)
     writer = _TwinWriter(root, "ESC-50", params,
                          ["audio", "ground_truth/event", "ground_truth/background"])
 
@@ -899,6 +941,7 @@ def make_us8k_twin(root, n_classes=10, clips_per_class_per_fold=4, max_seconds=4
     n_classes, cpf, seed = int(n_classes), int(clips_per_class_per_fold), int(seed)
     params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, max_seconds=max_seconds,
                   seed=seed, snr_db_range=list(SNR_DB_RANGE),
+                  background_dbfs_range=list(BACKGROUND_DBFS_RANGE),
                   classes=list(EVENT_CLASSES[:n_classes]))
     writer = _TwinWriter(root, "UrbanSound8K", params,
                          ["audio", "ground_truth/event", "ground_truth/background"])
