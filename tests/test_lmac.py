@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import speechbrain as sb
 import torch
 from torch import nn
@@ -9,7 +10,8 @@ from torch import nn
 from lmac_brain.audio import read_clip
 from lmac_brain.classifier import AudioClassifier
 from lmac_brain.cnn14 import Cnn14
-from lmac_brain.decoder import build_decoder
+from lmac_brain.decoder import VARIANTS, build_decoder
+from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.lmac_brain import LMACBrain, binarized_target, guidance_loss
 from lmac_brain.pretrained import load_pretrained
@@ -50,7 +52,7 @@ def test_binarized_target_thresholds_relative_to_item_peak():
     assert out[1].eq(1).all()
 
 
-def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
+def _tiny_brain(tmp_path, classifier_folder, domain="stft", variant="old"):
     torch.manual_seed(0)
     frontend = SpectralFrontEnd(16000, 256, 16, 16, 32)
     classifier = AudioClassifier(frontend, Cnn14(32, base_channels=4), nn.Linear(128, 4))
@@ -58,7 +60,7 @@ def _tiny_brain(tmp_path, classifier_folder, domain="stft"):
         {"embedding_model": classifier.embedding_model, "classifier": classifier.head},
         str(classifier_folder / "save"), collect_in=str(tmp_path / "pretrained"), min_key="error",
     )
-    decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8)
+    decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8, variant=variant)
     hparams = dict(
         classifier_model=classifier, domain=domain, l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
         finetuning=False, n_listenable=0, listen_every=1, output_folder=str(tmp_path),
@@ -78,8 +80,9 @@ def _batch(wavs):
     )
 
 
-def test_loss_decreases_and_fid_in_rises_on_a_fixed_batch(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_loss_decreases_and_fid_in_rises_on_a_fixed_batch(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, variant=variant)
     batch = _batch(_test_clips(tiny_classifier))
     brain.on_stage_start(sb.Stage.VALID, epoch=1)
     first_loss = float(brain.evaluate_batch(batch, sb.Stage.VALID))
@@ -108,10 +111,32 @@ def test_checkpoint_key_is_a_logged_validation_stat(tmp_path, tiny_classifier):
     assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(stats)
 
 
-def test_mel_domain_variant_trains(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel")
+@pytest.mark.parametrize("variant", ["old", "fullres_shallow"])
+def test_mel_domain_variant_trains(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel", variant=variant)
     batch = _batch(_test_clips(tiny_classifier, 4))
     brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
     brain.fit_batch(batch)
     out = brain.interpret(batch.sig[0])
     assert out["mask"].shape == out["x"].shape == (4, out["x"].shape[1], 32)  # the mel grid
+
+
+@pytest.mark.parametrize("variant", ["fullres", "fullres_shallow"])
+def test_trained_full_resolution_decoder_loads_as_an_explainer(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, variant=variant)
+    batch = _batch(_test_clips(tiny_classifier, 4))
+    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+    brain.fit_batch(batch)
+    decoder = brain.modules.decoder.eval()
+    with torch.no_grad():
+        expected = brain.interpret(batch.sig[0])["mask"]
+    folder = tmp_path / "decoder_save"
+    folder.mkdir()
+    torch.save(decoder.state_dict(), folder / "decoder.ckpt")
+    classifier = brain.hparams.classifier_model
+    explainer = LMACExplainer(classifier, "stft", source=str(folder))  # variant read from the weights
+    assert explainer.decoder.variant == variant
+    mag, _ = classifier.frontend.magnitude_phase(batch.sig[0])
+    mask = explainer(mag)
+    assert mask.shape == mag.shape
+    assert torch.allclose(mask, expected, atol=1e-6)

@@ -5,7 +5,7 @@ import os
 
 import torch
 
-from lmac_brain.decoder import build_decoder
+from lmac_brain.decoder import build_decoder, decoder_settings
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.pretrained import resolve_checkpoint_dir
@@ -15,19 +15,14 @@ def load_decoder(classifier, domain, source):
     """A decoder for ``classifier`` with the weights of ``source`` (an L-MAC recipe's save
     folder, best checkpoint by validation loss, or a folder holding ``decoder.ckpt``).
 
-    The decoder's widths are read from the checkpoint, so any trained configuration loads.
+    The decoder's variant and widths are read from the checkpoint, so any trained
+    configuration loads.
     """
     folder = resolve_checkpoint_dir(
         source, min_key=CHECKPOINT_KEY, hint="Train one with recipes/<DATASET>/train_lmac.py."
     )
     state = torch.load(os.path.join(folder, "decoder.ckpt"), map_location="cpu")
-    decoder = build_decoder(
-        classifier.embedding_model,
-        classifier.frontend,
-        domain,
-        width=state["project.0.weight"].shape[0],
-        out_width=state["refine.0.0.weight"].shape[0],
-    )
+    decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, **decoder_settings(state))
     decoder.load_state_dict(state)
     return decoder
 
@@ -44,7 +39,7 @@ class LMACExplainer(Explainer):
         The domain the decoder was trained for.
     source : str, optional
         Where to load the decoder from (see ``load_decoder``).
-    decoder : lmac_brain.decoder.MaskDecoder, optional
+    decoder : lmac_brain.decoder.MaskDecoder or FullResMaskDecoder, optional
         An already built decoder (e.g. the one being trained).
     """
 
@@ -61,5 +56,7 @@ class LMACExplainer(Explainer):
     def explain(self, x, target):
         # L-MAC explains the classifier's own decision, so `target` is not needed.
         with torch.no_grad():
-            _, hidden = self.classifier.logits_of_input(x, self.domain, return_hidden=True)
+            _, hidden = self.classifier.logits_of_input(
+                x, self.domain, return_hidden=True, shallow=getattr(self.decoder, "uses_shallow", False)
+            )
             return self.decoder(hidden, x.shape[1])
