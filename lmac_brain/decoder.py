@@ -122,11 +122,11 @@ class FullResMaskDecoder(nn.Module):
     stay cheap.
 
     For an STFT-domain mask the full-resolution feature maps (``out_width`` channels, not one
-    logit map) are carried to the ``n_fft // 2 + 1`` linear bins by a learnable mel-to-linear
-    map, initialised with the normalised filterbank, and the last convolution block (with its
-    ReLU) and the 1x1 output convolution run on the linear grid: the logits are a nonlinear
-    function of several maps, not a product through an ``n_mels``-wide bottleneck per frame,
-    so their rank is not capped at ``n_mels``.
+    logit map) are carried to the ``n_fft // 2 + 1`` linear bins by the normalised filterbank
+    (each bin: the average of the bands covering it; a fixed map, see ``__init__``), and the last
+    convolution block (with its ReLU) and the 1x1 output convolution run on the linear grid:
+    the logits are a nonlinear function of several maps, not a product through an
+    ``n_mels``-wide bottleneck per frame, so their rank is not capped at ``n_mels``.
 
     Arguments
     ---------
@@ -195,9 +195,14 @@ class FullResMaskDecoder(nn.Module):
         if mel_matrix is None:
             self.to_linear = None
         else:
+            # A fixed map, not a learned one: the classifier sees |X| only through the mel
+            # filterbank, so the loss says nothing about how a mask varies across the bins of one
+            # band except through |X| itself; free per-bin weights (n_mels x n_freq of them, each
+            # moved at the learning rate by Adam) drifted into clip-independent per-bin gains,
+            # i.e. horizontal stripes. Detail across bins comes from the convolutions after it.
             weights = mel_matrix.t().clone()  # [n_mels, n_freq]
             weights = weights / weights.sum(dim=0, keepdim=True).clamp_min(1e-8)
-            self.to_linear = nn.Parameter(weights)
+            self.register_buffer("to_linear", weights, persistent=False)
         self._init_weights()
 
     def _init_weights(self):
