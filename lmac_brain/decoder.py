@@ -191,7 +191,8 @@ class FullResMaskDecoder(nn.Module):
         )
         self.merge = nn.ModuleList(_conv_block(c, c) for c in grid_width[2:])
         # The last block runs on the output grid (the linear-frequency one for an STFT mask).
-        self.head = nn.Sequential(_conv_block(out_width, out_width), nn.Conv2d(out_width, 1, 1))
+        self.head = _conv_block(out_width, out_width)
+        self.out = nn.Conv2d(out_width, 1, 1)
         if mel_matrix is None:
             self.to_linear = None
         else:
@@ -244,8 +245,13 @@ class FullResMaskDecoder(nn.Module):
             x = merge(x)
         if self.to_linear is not None:
             # Feature maps, not logits, cross to the linear grid: [B, C, T, n_mels] -> [.., n_freq].
-            x = torch.matmul(x, self.to_linear)
-        return self.head(x).squeeze(1)
+            # Channels-last: the narrow 3x3 convolution on this, the largest grid, runs ~1.4x
+            # faster (forward + backward, CPU) in that layout.
+            x = torch.matmul(x, self.to_linear).contiguous(memory_format=torch.channels_last)
+        x = self.head(x)
+        # The 1x1 convolution to one channel as a weighted sum of the channels: on CPU the same
+        # arithmetic runs ~3x faster than as a convolution on a grid this size.
+        return torch.einsum("bctf,c->btf", x, self.out.weight.flatten()) + self.out.bias
 
 
 def _upsample_to(x, size):
@@ -313,6 +319,6 @@ def decoder_settings(state):
     shallow = "project.4.weight" in state
     return {
         "width": width,
-        "out_width": state["head.0.0.weight"].shape[0],
+        "out_width": state["head.0.weight"].shape[0],
         "variant": "fullres_shallow" if shallow else "fullres",
     }
