@@ -11,8 +11,9 @@ representations (paper Fig. 5), so an ablation can compare them:
   time resolution of 8 frames.
 - ``"fullres"`` (``FullResMaskDecoder``): the same merge, but with learned upsampling
   (transposed convolutions) at every step and three more stages (1/4, 1/2, full resolution)
-  whose channels narrow as the resolution grows; an STFT mask gets its last convolutions on the
-  linear-frequency grid itself.
+  whose channels narrow as the resolution grows; for an STFT mask the full-resolution feature
+  maps are spread over the linear-frequency bins by the (fixed) normalised filterbank and the
+  last convolutions run on that grid, so the logits have no rank ceiling.
 - ``"fullres_shallow"``: ``"fullres"`` with the outputs of CNN14's ``conv_block2`` and
   ``conv_block1`` (1/4 and 1/2 of the input grid) as two more skips, so detail finer than 1/8
   is read from the classifier instead of only being decoded.
