@@ -1,12 +1,16 @@
 """L-MAC cost relative to one classifier forward, measured in one run (issue: speed targets).
 
-    python benchmarks/bench_lmac.py [--device cuda] [--batch 8] [--seconds 5] [--repeats 3]
+    python benchmarks/bench_lmac.py [--device cuda] [--batch 8] [--seconds 5] [--repeats 3] \
+        [--configs paper compact] [--decoders old fullres fullres_shallow]
 
-For the paper CNN14 (width 64, n_fft 1024, 80 mels) and the compact one, on the same batch of
-``batch`` clips of ``seconds`` s at 16 kHz, prints: classifier forward time, one L-MAC training
-step (forward, Eq. 2 loss, backward, Adam step) and one explanation (waveform -> mask), their
-ratios to the forward (targets: step <= 8, explanation <= 1.5), the decoder's parameter count and
-the peak RSS of the process that ran them (each configuration runs in its own process).
+For the paper CNN14 (width 64, n_fft 1024, 80 mels) and the compact one, and each decoder variant
+(``lmac_brain.models.decoder.VARIANTS``), on the same batch of ``batch`` clips of ``seconds`` s at 16 kHz,
+prints: classifier forward time, one L-MAC training step (forward, Eq. 2 loss, backward, Adam
+step) and one explanation (waveform -> mask), in milliseconds, their ratios to the forward
+(targets: step <= 8, explanation <= 1.5), the numerical rank of one item's ``[frames, bins]`` mask
+logits (random weights, decoder in eval mode: how much detail the decoder can express; target >
+100 at paper size, full rank = the number of frames), the decoder's parameter count and the peak
+RSS of the process that ran them (each configuration and variant runs in its own process).
 """
 
 import argparse
@@ -25,17 +29,28 @@ from lmac_brain.brains.lmac import LMACBrain
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
-from lmac_brain.models.decoder import build_decoder
+from lmac_brain.models.decoder import VARIANTS, build_decoder
 
 
-def measure(name, device, batch_size, seconds, repeats):
+def logit_rank(decoder, classifier, wav):
+    """Numerical rank of the ``[frames, bins]`` pre-sigmoid STFT mask logits of one clip."""
+    decoder.eval()
+    with torch.no_grad():
+        mag, _ = classifier.frontend.magnitude_phase(wav)
+        _, hidden = classifier.logits_of_input(mag, "stft", return_hidden=True, shallow=decoder.uses_shallow)
+        logits = decoder.logits(hidden, mag.shape[1])[0]
+    decoder.train()
+    return int(torch.linalg.matrix_rank(logits.float().cpu()))
+
+
+def measure(name, variant, device, batch_size, seconds, repeats):
     cfg = CONFIGS[name]
     torch.manual_seed(0)
     frontend = SpectralFrontEnd(16000, cfg["n_fft"], cfg["hop_length_ms"], cfg["win_length_ms"], cfg["n_mels"])
     cnn = Cnn14(cfg["n_mels"], base_channels=cfg["base_channels"])
     classifier = AudioClassifier(frontend, cnn, nn.Linear(cnn.emb_dim, 50)).to(device).eval()
     classifier.requires_grad_(False)
-    decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"])
+    decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"], variant=variant)
     hparams = dict(classifier_model=classifier, domain="stft", l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
                    finetuning=False, n_listenable=0, listen_every=1, output_folder="/tmp")
     brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=2e-4),
@@ -44,6 +59,7 @@ def measure(name, device, batch_size, seconds, repeats):
     wavs = torch.randn(batch_size, int(16000 * seconds)) * 0.1
     batch = sb.dataio.batch.PaddedBatch([{"id": str(i), "sig": w} for i, w in enumerate(wavs)])
     wavs_dev = wavs.to(device)
+    rank = logit_rank(brain.modules.decoder, classifier, wavs_dev[:1])
     explainer = LMACExplainer(classifier, "stft", decoder=brain.modules.decoder)
 
     def forward():
@@ -64,13 +80,16 @@ def measure(name, device, batch_size, seconds, repeats):
     t_explain = timed(explain, device, repeats)
     return {
         "config": name,
+        "decoder": variant,
         "device": device,
         "batch": f"{batch_size} x {seconds:g} s",
-        "forward_s": round(t_forward, 4),
-        "train_step_s": round(t_step, 4),
-        "explain_s": round(t_explain, 4),
+        # Milliseconds (two decimals in the table): seconds rounded to 0.00 hide a fast GPU.
+        "forward_ms": round(1000 * t_forward, 3),
+        "train_step_ms": round(1000 * t_step, 3),
+        "explain_ms": round(1000 * t_explain, 3),
         "step_over_forward": round(t_step / t_forward, 2),
         "explain_over_forward": round(t_explain / t_forward, 2),
+        "rank": rank,
         "decoder_params": sum(p.numel() for p in decoder.parameters()),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
     }
@@ -83,10 +102,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--decoders", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.device, args.batch, args.seconds, args.repeats)))
+        name, variant = args.child.split(":")
+        print(json.dumps(measure(name, variant, args.device, args.batch, args.seconds, args.repeats)))
         return
     rows = []
     for name in args.configs:

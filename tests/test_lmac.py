@@ -14,10 +14,11 @@ from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
-from lmac_brain.experiments.pretrained import load_pretrained, resolve_checkpoint_dir
+from lmac_brain.experiments.pretrained import CheckpointMismatchError, load_pretrained, resolve_checkpoint_dir
+from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
-from lmac_brain.models.decoder import build_decoder
+from lmac_brain.models.decoder import VARIANTS, build_decoder
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,7 +71,7 @@ def test_binarized_target_thresholds_relative_to_item_peak():
     assert out[1].eq(1).all()
 
 
-def _tiny_brain(tmp_path, classifier_folder, domain="stft", lr=3e-3):
+def _tiny_brain(tmp_path, classifier_folder, domain="stft", lr=3e-3, variant="old"):
     torch.manual_seed(SEED)
     frontend = SpectralFrontEnd(16000, 256, 16, 16, 32)
     classifier = AudioClassifier(frontend, Cnn14(32, base_channels=4), nn.Linear(128, 4))
@@ -78,7 +79,7 @@ def _tiny_brain(tmp_path, classifier_folder, domain="stft", lr=3e-3):
         {"embedding_model": classifier.embedding_model, "classifier": classifier.head},
         str(classifier_folder / "save"), collect_in=str(tmp_path / "pretrained"), min_key="error",
     )
-    decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8)
+    decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8, variant=variant)
     hparams = dict(
         classifier_model=classifier, domain=domain, l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
         finetuning=False, n_listenable=0, listen_every=1, output_folder=str(tmp_path),
@@ -131,16 +132,17 @@ FIXED_BATCH_LR, FIXED_BATCH_STEPS = 1e-2, 30
 
 
 @pytest.mark.learned
-def test_training_on_a_fixed_batch_lowers_the_loss_and_beats_the_all_zeros_mask(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier, lr=FIXED_BATCH_LR)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_training_on_a_fixed_batch_lowers_the_loss_and_beats_the_all_zeros_mask(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, lr=FIXED_BATCH_LR, variant=variant)
     batch = _batch(_test_clips(tiny_classifier))
     (first_loss, _, first_ce, _), (last_loss, last, last_ce, _) = _fixed_batch_training(
         brain, batch, FIXED_BATCH_STEPS)
-    assert_learned("L-MAC fixed batch (stft): loss decrease", first_loss - last_loss, ">", 0.1)
+    assert_learned(f"L-MAC fixed batch (stft, {variant}): loss decrease", first_loss - last_loss, ">", 0.1)
     # The masked-in input carries the decision with more confidence (the l_in term of Eq. 2).
-    assert_learned("L-MAC fixed batch (stft): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
+    assert_learned(f"L-MAC fixed batch (stft, {variant}): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
     # ... and keeps the decision far more often than the all-zeros mask does.
-    assert_learned("L-MAC fixed batch (stft): FidIn after training - FidIn of all zeros",
+    assert_learned(f"L-MAC fixed batch (stft, {variant}): FidIn after training - FidIn of all zeros",
                    last["FidIn"] - _zeros_fid_in(brain, batch), ">=", 0.25)
     # The classifier stayed frozen and in eval mode.
     classifier = brain.hparams.classifier_model
@@ -160,12 +162,36 @@ def test_checkpoint_key_is_logged_by_a_real_recipe_run(tiny_lmac):
 
 
 @pytest.mark.learned
-def test_mel_domain_variant_trains(tmp_path, tiny_classifier):
-    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel", lr=FIXED_BATCH_LR)
+@pytest.mark.parametrize("variant", ["old", "fullres_shallow"])
+def test_mel_domain_variant_trains(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, domain="mel", lr=FIXED_BATCH_LR, variant=variant)
     batch = _batch(_test_clips(tiny_classifier))
     (first_loss, _, first_ce, first_mask), (last_loss, _, last_ce, last_mask) = _fixed_batch_training(
         brain, batch, FIXED_BATCH_STEPS)
     assert last_mask.shape == (8, last_mask.shape[1], 32)  # the mel grid
-    assert_learned("L-MAC fixed batch (mel): loss decrease", first_loss - last_loss, ">", 0.1)
-    assert_learned("L-MAC fixed batch (mel): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
-    assert_learned("L-MAC fixed batch (mel): mean |mask change|", (last_mask - first_mask).abs().mean(), ">", 0.02)
+    assert_learned(f"L-MAC fixed batch (mel, {variant}): loss decrease", first_loss - last_loss, ">", 0.1)
+    assert_learned(f"L-MAC fixed batch (mel, {variant}): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
+    assert_learned(f"L-MAC fixed batch (mel, {variant}): mean |mask change|", (last_mask - first_mask).abs().mean(), ">", 0.02)
+
+
+@pytest.mark.parametrize("variant", ["fullres", "fullres_shallow"])
+def test_trained_full_resolution_decoder_loads_as_an_explainer(tmp_path, tiny_classifier, variant):
+    brain = _tiny_brain(tmp_path, tiny_classifier, variant=variant)
+    batch = _batch(_test_clips(tiny_classifier, per_class=1))
+    brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+    brain.fit_batch(batch)
+    decoder = brain.modules.decoder.eval()
+    with torch.no_grad():
+        expected = brain.interpret(batch.sig[0])["mask"]
+    folder = tmp_path / "decoder_save"
+    folder.mkdir()
+    torch.save(decoder.state_dict(), folder / "decoder.ckpt")
+    classifier = brain.hparams.classifier_model
+    explainer = LMACExplainer(classifier, "stft", source=str(folder))  # variant read from the weights
+    assert explainer.decoder.variant == variant
+    mag, _ = classifier.frontend.magnitude_phase(batch.sig[0])
+    mask = explainer(mag)
+    assert mask.shape == mag.shape
+    assert torch.allclose(mask, expected, atol=1e-6)
+    with pytest.raises(CheckpointMismatchError, match="stft domain"):
+        LMACExplainer(classifier, "mel", source=str(folder))

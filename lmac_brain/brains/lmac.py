@@ -47,10 +47,14 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
     def interpret(self, wavs):
         """Masks and classifier outputs for a ``[batch, samples]`` waveform batch."""
         domain = self.hparams.domain
+        # Under DDP the decoder is wrapped: its settings are on `.module`.
+        decoder = getattr(self.modules.decoder, "module", self.modules.decoder)
         with torch.no_grad():
             mag, phase = self.classifier.frontend.magnitude_phase(wavs)
             x = self.classifier.domain_input(mag, domain)
-            logits_full, hidden = self.classifier.logits_of_input(x, domain, return_hidden=True)
+            logits_full, hidden = self.classifier.logits_of_input(
+                x, domain, return_hidden=True, shallow=getattr(decoder, "uses_shallow", False)
+            )
         mask = self.modules.decoder(hidden, x.shape[1])
         # Masked-in and masked-out share one classifier pass (one batch of 2B items).
         logits_in, logits_out = self.classifier.logits_of_input(

@@ -14,36 +14,30 @@ from lmac_brain.experiments.pretrained import (
     resolve_checkpoint_dir,
 )
 from lmac_brain.explainers.base import Explainer, register
-from lmac_brain.models.decoder import build_decoder
+from lmac_brain.models.decoder import build_decoder, decoder_domain, decoder_settings
 
 
 def load_decoder(classifier, domain, source):
     """A decoder for ``classifier`` with the weights of ``source`` (an L-MAC recipe's save
     folder, best checkpoint by validation loss, or a folder holding ``decoder.ckpt``).
 
-    The decoder's widths are read from the checkpoint, so any trained configuration loads; a
-    checkpoint of another domain or classifier is a :class:`CheckpointMismatchError`.
+    The decoder's variant and widths are read from the checkpoint, so any trained configuration
+    loads; a checkpoint of another domain or classifier is a :class:`CheckpointMismatchError`.
     """
     hint = "Train one with recipes/<DATASET>/train_lmac.py."
     folder = resolve_checkpoint_dir(source, min_key=CHECKPOINT_KEY, hint=hint)
     state = read_checkpoint_file(folder, "decoder", hint)
     path = os.path.join(folder, "decoder.ckpt")
-    if not isinstance(state, dict) or not {"project.0.weight", "refine.0.0.weight"} <= set(state):
+    if (not isinstance(state, dict) or "project.0.weight" not in state
+            or not {"refine.0.0.weight", "head.0.weight"} & set(state)):
         raise CheckpointMismatchError(f"{path} is not an L-MAC decoder. {hint}")
-    # Only an STFT-domain decoder has the learnable mel-to-linear map.
-    trained_for = "stft" if "to_linear" in state else "mel"
+    trained_for = decoder_domain(state)
     if trained_for != domain:
         raise CheckpointMismatchError(
             f"{path} is a decoder trained in the {trained_for} domain: it cannot mask in the "
             f"{domain} domain (train one with --domain={domain})"
         )
-    decoder = build_decoder(
-        classifier.embedding_model,
-        classifier.frontend,
-        domain,
-        width=state["project.0.weight"].shape[0],
-        out_width=state["refine.0.0.weight"].shape[0],
-    )
+    decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, **decoder_settings(state))
     load_matching_state(decoder, state, path, f"a decoder of this classifier ({domain} domain)")
     return decoder
 
@@ -60,7 +54,7 @@ class LMACExplainer(Explainer):
         The domain the decoder was trained for.
     source : str, optional
         Where to load the decoder from (see ``load_decoder``).
-    decoder : lmac_brain.models.decoder.MaskDecoder, optional
+    decoder : lmac_brain.models.decoder.MaskDecoder or FullResMaskDecoder, optional
         An already built decoder (e.g. the one being trained).
     """
 
@@ -77,5 +71,7 @@ class LMACExplainer(Explainer):
     def explain(self, x, target):
         # L-MAC explains the classifier's own decision, so `target` is not needed.
         with torch.no_grad():
-            _, hidden = self.classifier.logits_of_input(x, self.domain, return_hidden=True)
+            _, hidden = self.classifier.logits_of_input(
+                x, self.domain, return_hidden=True, shallow=getattr(self.decoder, "uses_shallow", False)
+            )
             return self.decoder(hidden, x.shape[1])

@@ -54,10 +54,15 @@ class AudioClassifier(nn.Module):
         self.embedding_model = embedding_model
         self.head = head
 
-    def logits(self, feats, return_hidden=False):
-        """Logits of ``[batch, time, mel]`` features, and the hidden representations if asked."""
+    def logits(self, feats, return_hidden=False, shallow=False):
+        """Logits of ``[batch, time, mel]`` features, and the hidden representations if asked.
+
+        ``shallow`` asks the embedding model for its shallow blocks too (see ``Cnn14.forward``);
+        it is passed on only when set, so embedding models without it keep working.
+        """
         if return_hidden:
-            emb, hidden = self.embedding_model(feats, return_hidden=True)
+            extra = {"shallow": True} if shallow else {}
+            emb, hidden = self.embedding_model(feats, return_hidden=True, **extra)
             return self.head(emb.squeeze(1)), hidden
         return self.head(self.embedding_model(feats).squeeze(1))
 
@@ -78,6 +83,6 @@ class AudioClassifier(nn.Module):
             return self.frontend.features(x)
         return torch.log1p(x)
 
-    def logits_of_input(self, x, domain, return_hidden=False):
+    def logits_of_input(self, x, domain, return_hidden=False, shallow=False):
         """Logits of a (possibly masked) ``domain`` representation."""
-        return self.logits(self.features_of_input(x, domain), return_hidden)
+        return self.logits(self.features_of_input(x, domain), return_hidden, shallow)

@@ -86,6 +86,12 @@ class Cnn14(nn.Module):
     torch.Size([3, 1, 256])
     >>> [tuple(h.shape[1:]) for h in hidden]
     [(256, 3, 1), (128, 3, 1), (64, 6, 2), (32, 12, 5)]
+
+    ``shallow=True`` appends the outputs of blocks 2 and 1 (a full-resolution decoder's skips):
+
+    >>> _, hidden = model(torch.rand(3, 101, 40), return_hidden=True, shallow=True)
+    >>> [tuple(h.shape[1:]) for h in hidden[4:]], model.shallow_channels
+    ([(16, 25, 10), (8, 50, 20)], [16, 8])
     """
 
     def __init__(self, mel_bins, emb_dim=None, base_channels=64, norm_type="bn", dropout=0.2):
@@ -115,11 +121,19 @@ class Cnn14(nn.Module):
             self.conv_block3.conv1.out_channels,
         ]
 
-    def forward(self, x, return_hidden=False):
+    @property
+    def shallow_channels(self):
+        """Channels of blocks 2 and 1, the representations ``forward(..., shallow=True)`` adds."""
+        return [self.conv_block2.conv1.out_channels, self.conv_block1.conv1.out_channels]
+
+    def forward(self, x, return_hidden=False, shallow=False):
         """Embed ``[batch, time, mel]`` features.
 
         Returns the ``[batch, 1, emb_dim]`` embedding and, with ``return_hidden``, the outputs
-        of blocks 6, 5, 4, 3 (deepest first, SpeechBrain's order), each ``[batch, C, t, f]``.
+        of blocks 6, 5, 4, 3 (deepest first, SpeechBrain's order), each ``[batch, C, t, f]``;
+        ``shallow=True`` appends those of blocks 2 and 1 (1/4 and 1/2 of the input grid). It is
+        opt-in: the four deepest are what L2I, GradCAM and the ``"old"`` decoder read, and the
+        shallow maps are the largest ones to keep.
         """
         if x.dim() == 3:
             x = x.unsqueeze(1)
@@ -133,7 +147,7 @@ class Cnn14(nn.Module):
         hidden = []
         for i in range(1, 7):
             x = getattr(self, f"conv_block{i}")(x)
-            if i >= 3:
+            if i >= 3 or (shallow and return_hidden):
                 hidden.append(x)
             x = self.dropout(x)
         x = x.mean(dim=3)

@@ -1,11 +1,25 @@
 """The L-MAC mask decoder: classifier representations -> mask of exactly the input's shape.
 
-U-Net-like (paper Fig. 5): the four deepest CNN14 blocks are projected to a common width,
-merged from the coarsest up, each merge upsampled to the next block's grid; the mask logits are
-computed on the finest grid and upsampled to the classifier's feature grid ``(time, n_mels)``. An STFT-domain mask then reads the mel grid through
-a learnable mel-to-linear map initialised with the normalised filterbank, so every STFT bin
-starts as the average of the mel bands covering it and the output has EXACTLY ``n_fft // 2 + 1``
-bins and as many frames as the input, whatever the clip length, width or n_fft.
+Three variants (``build_decoder(..., variant=...)``), all U-Nets over the frozen CNN14's hidden
+representations (paper Fig. 5), so an ablation can compare them:
+
+- ``"old"`` (``MaskDecoder``): the four deepest CNN14 blocks are projected to a common width and
+  merged from the coarsest up; the mask logits are computed on the finest of them (1/8 of the
+  input grid) and upsampled bilinearly to ``(time, n_mels)``; an STFT-domain mask then reads the
+  mel grid through a learnable mel-to-linear map. Cheap, but bilinear interpolation of one
+  coarse logit map cannot create detail: its logits have a numerical rank of about ten and a
+  time resolution of 8 frames.
+- ``"fullres"`` (``FullResMaskDecoder``): the same merge, but with learned upsampling
+  (transposed convolutions) at every step and three more stages (1/4, 1/2, full resolution)
+  whose channels narrow as the resolution grows; for an STFT mask the full-resolution feature
+  maps are spread over the linear-frequency bins by the (fixed) normalised filterbank and the
+  last convolutions run on that grid, so the logits have no rank ceiling.
+- ``"fullres_shallow"``: ``"fullres"`` with the outputs of CNN14's ``conv_block2`` and
+  ``conv_block1`` (1/4 and 1/2 of the input grid) as two more skips, so detail finer than 1/8
+  is read from the classifier instead of only being decoded.
+
+Every variant outputs EXACTLY ``n_fft // 2 + 1`` (or ``n_mels``) bins and as many frames as the
+input, whatever the clip length, width or n_fft.
 """
 
 import torch
@@ -22,7 +36,9 @@ def _conv_block(channels_in, channels_out):
 
 
 class MaskDecoder(nn.Module):
-    """Decode CNN14 hidden representations into a mask in ``[0, 1]``.
+    """Decode CNN14 hidden representations into a mask in ``[0, 1]`` (variant ``"old"``).
+
+    Kept bit-for-bit as it was trained before the full-resolution variants, for comparison.
 
     Arguments
     ---------
@@ -50,6 +66,9 @@ class MaskDecoder(nn.Module):
     torch.Size([2, 97, 40])
     """
 
+    variant = "old"
+    uses_shallow = False  # reads the four deepest representations only
+
     def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None):
         super().__init__()
         # The full-resolution convolution dominates the decoder's cost: keep it narrow.
@@ -71,6 +90,10 @@ class MaskDecoder(nn.Module):
 
     def forward(self, hidden, n_frames):
         """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
+        return torch.sigmoid(self.logits(hidden, n_frames))
+
+    def logits(self, hidden, n_frames):
+        """The mask before its sigmoid."""
         deepest, second, *finer = hidden
         x = self.project[0](deepest) + _resize(self.project[1](second), deepest.shape[-2:])
         for project, merge, h in zip(self.project[2:], self.merge, finer):
@@ -78,7 +101,7 @@ class MaskDecoder(nn.Module):
         logits = _resize(self.refine(x), (n_frames, self.n_mels)).squeeze(1)
         if self.to_linear is not None:
             logits = torch.matmul(logits, self.to_linear) + self.linear_bias
-        return torch.sigmoid(logits)
+        return logits
 
 
 def _resize(x, size):
@@ -87,15 +110,224 @@ def _resize(x, size):
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-def build_decoder(embedding_model, frontend, domain, width=64, out_width=None):
-    """A ``MaskDecoder`` sized for ``embedding_model`` and masking ``domain`` ("stft" | "mel")."""
+class FullResMaskDecoder(nn.Module):
+    """Decode CNN14 hidden representations into a full-resolution mask in ``[0, 1]``.
+
+    Variants ``"fullres"`` (``shallow_channels=None``) and ``"fullres_shallow"``. The four
+    deepest representations (1/32, 1/32, 1/16, 1/8 of the input grid) are merged as in the
+    ``"old"`` decoder, then three more stages bring the map to 1/4, 1/2 and the full
+    ``(time, n_mels)`` grid. Each stage is a 2x2 stride-2 transposed convolution (learned
+    upsampling: the coarse cell decides what its four children look like), the sum with the
+    projected skip of that grid when there is one, and a 3x3 convolution block. Channels narrow
+    from ``width`` at 1/8 to ``out_width`` at full resolution, so the stages on the big grids
+    stay cheap.
+
+    For an STFT-domain mask the full-resolution feature maps (``out_width`` channels, not one
+    logit map) are carried to the ``n_fft // 2 + 1`` linear bins by the normalised filterbank
+    (each bin: the average of the bands covering it; a fixed map, see ``__init__``), and the last
+    convolution block (with its ReLU) and the 1x1 output convolution run on the linear grid:
+    the logits are a nonlinear function of several maps, not a product through an
+    ``n_mels``-wide bottleneck per frame, so their rank is not capped at ``n_mels``.
+
+    Arguments
+    ---------
+    hidden_channels : list of int
+        Channels of the four deepest representations, deepest first (``Cnn14.hidden_channels``).
+    n_mels : int
+        Mel bands of the classifier features.
+    mel_matrix : torch.Tensor or None
+        ``[n_freq, n_mels]`` filterbank (``SpectralFrontEnd.mel_matrix``) for an STFT-domain
+        mask; ``None`` gives a Mel-domain mask.
+    width : int
+        Channels of the merged deep representations (grids 1/32 to 1/8).
+    out_width : int, optional
+        Channels at full resolution (default ``width // 8``, at least 4); the 1/4 and 1/2
+        stages get ``width // 2`` and ``width // 4`` (at least ``out_width``).
+    shallow_channels : list of int, optional
+        Channels of ``conv_block2`` and ``conv_block1`` (``Cnn14.shallow_channels``): given,
+        the decoder expects them as ``hidden[4:6]`` (``Cnn14(..., return_hidden=True,
+        shallow=True)``) and adds them as skips at 1/4 and 1/2.
+
+    Example
+    -------
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> cnn = Cnn14(mel_bins=40, base_channels=4).eval()
+    >>> _, hidden = cnn(torch.rand(2, 97, 40), return_hidden=True)
+    >>> decoder = FullResMaskDecoder(cnn.hidden_channels, 40, mel_matrix=torch.rand(257, 40))
+    >>> decoder(hidden, n_frames=97).shape
+    torch.Size([2, 97, 257])
+    >>> FullResMaskDecoder(cnn.hidden_channels, 40)(hidden, n_frames=97).shape
+    torch.Size([2, 97, 40])
+
+    With the shallow skips, the classifier is asked for its two shallowest blocks too:
+
+    >>> decoder = FullResMaskDecoder(cnn.hidden_channels, 40, torch.rand(257, 40),
+    ...                              shallow_channels=cnn.shallow_channels)
+    >>> decoder.uses_shallow
+    True
+    >>> _, hidden = cnn(torch.rand(2, 97, 40), return_hidden=True, shallow=decoder.uses_shallow)
+    >>> [tuple(h.shape[2:]) for h in hidden]
+    [(3, 1), (3, 1), (6, 2), (12, 5), (24, 10), (48, 20)]
+    >>> decoder(hidden, n_frames=97).shape
+    torch.Size([2, 97, 257])
+    """
+
+    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None,
+                 shallow_channels=None):
+        super().__init__()
+        if len(hidden_channels) != 4:
+            raise ValueError(f"hidden_channels: the four deepest blocks, got {list(hidden_channels)}")
+        out_width = out_width or max(width // 8, 4)
+        self.n_mels = n_mels
+        self.uses_shallow = shallow_channels is not None
+        self.variant = "fullres_shallow" if self.uses_shallow else "fullres"
+        skips = list(hidden_channels) + list(shallow_channels or [])
+        # Channels on the grids 1/32 (two blocks), 1/16, 1/8, 1/4, 1/2, 1.
+        grid_width = [width] * 4 + [max(width // 2, out_width), max(width // 4, out_width), out_width]
+        self.project = nn.ModuleList(nn.Conv2d(c, w, 1) for c, w in zip(skips, grid_width))
+        # up[i] takes grid_width[i + 1] channels to grid_width[i + 2] (the 1/32 -> 1/16 step first).
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(c_in, c_out, 2, stride=2)
+            for c_in, c_out in zip(grid_width[1:-1], grid_width[2:])
+        )
+        self.merge = nn.ModuleList(_conv_block(c, c) for c in grid_width[2:])
+        # The last block runs on the output grid (the linear-frequency one for an STFT mask).
+        self.head = _conv_block(out_width, out_width)
+        self.out = nn.Conv2d(out_width, 1, 1)
+        if mel_matrix is None:
+            self.to_linear = None
+        else:
+            # A fixed map, not a learned one: the classifier sees |X| only through the mel
+            # filterbank, so the loss says nothing about how a mask varies across the bins of one
+            # band except through |X| itself; free per-bin weights (n_mels x n_freq of them, each
+            # moved at the learning rate by Adam) drifted into clip-independent per-bin gains,
+            # i.e. horizontal stripes. Detail across bins comes from the convolutions after it.
+            weights = mel_matrix.t().clone()  # [n_mels, n_freq]
+            weights = weights / weights.sum(dim=0, keepdim=True).clamp_min(1e-8)
+            self.register_buffer("to_linear", weights, persistent=False)
+        # Saved with the weights (which are the same for both domains) so that a checkpoint
+        # says which domain it masks.
+        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
+        self._init_weights()
+
+    def _init_weights(self):
+        # He initialisation with zero biases: PyTorch's default shrinks the signal about 2.5x
+        # per conv + ReLU, so through these seven stages an untrained decoder's logits would be
+        # its output bias plus a ~1e-3 ripple, i.e. a flat mask. Here they start with the
+        # spread of the classifier's representations.
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+                # A 2x2 stride-2 transposed convolution gives each output one tap per channel.
+                if isinstance(module, nn.ConvTranspose2d):
+                    fan_in = module.in_channels
+                else:
+                    fan_in = module.weight[0].numel()
+                nn.init.normal_(module.weight, std=(2.0 / fan_in) ** 0.5)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, hidden, n_frames):
+        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
+        return torch.sigmoid(self.logits(hidden, n_frames))
+
+    def logits(self, hidden, n_frames):
+        """The mask before its sigmoid."""
+        n_skips = len(self.project)
+        if len(hidden) < n_skips:
+            raise ValueError(
+                f"The {self.variant!r} decoder reads {n_skips} representations, got {len(hidden)}: "
+                "call the classifier with shallow=decoder.uses_shallow"
+            )
+        x = self.project[0](hidden[0]) + self.project[1](hidden[1])
+        # AvgPool2d floors, so the grid after k poolings is (n >> k): 1/16, 1/8, 1/4, 1/2, 1.
+        for k, (up, merge) in enumerate(zip(self.up, self.merge)):
+            level = 4 - k
+            size = (n_frames >> level, self.n_mels >> level)
+            x = _upsample_to(up(x), size)
+            if k + 2 < n_skips:
+                x = x + self.project[k + 2](hidden[k + 2])
+            x = merge(x)
+        if self.to_linear is not None:
+            # Feature maps, not logits, cross to the linear grid: [B, C, T, n_mels] -> [.., n_freq].
+            # Channels-last: the narrow 3x3 convolution on this, the largest grid, runs ~1.4x
+            # faster (forward + backward, CPU) in that layout.
+            x = torch.matmul(x, self.to_linear).contiguous(memory_format=torch.channels_last)
+        x = self.head(x)
+        # The 1x1 convolution to one channel as a weighted sum of the channels: on CPU the same
+        # arithmetic runs ~3x faster than as a convolution on a grid this size.
+        return torch.einsum("bctf,c->btf", x, self.out.weight.flatten()) + self.out.bias
+
+
+def _upsample_to(x, size):
+    """Pad the (exactly doubled) output of a transposed convolution to ``size``.
+
+    Pooling floored odd sizes, so the target is the doubled grid or one row/column more: the
+    missing edge repeats its neighbour (the next 3x3 convolution smooths it in).
+    """
+    pad_t, pad_f = size[0] - x.shape[-2], size[1] - x.shape[-1]
+    if pad_t or pad_f:
+        x = F.pad(x, (0, pad_f, 0, pad_t), mode="replicate")
+    return x
+
+
+VARIANTS = ("old", "fullres", "fullres_shallow")
+
+
+def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, variant="old"):
+    """A decoder sized for ``embedding_model`` and masking ``domain`` ("stft" | "mel").
+
+    ``variant`` is one of ``VARIANTS`` (see the module docstring); ``"fullres_shallow"`` needs
+    an embedding model with ``shallow_channels`` (``Cnn14``).
+
+    Example
+    -------
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> from lmac_brain.audio.spectral import SpectralFrontEnd
+    >>> fe = SpectralFrontEnd(16000, 512, 16, 32, n_mels=40)
+    >>> cnn = Cnn14(40, base_channels=4).eval()
+    >>> decoder = build_decoder(cnn, fe, "stft", width=16, variant="fullres_shallow")
+    >>> mag, _ = fe.magnitude_phase(torch.randn(2, 16000))
+    >>> _, hidden = cnn(fe.features(mag), return_hidden=True, shallow=decoder.uses_shallow)
+    >>> decoder(hidden, mag.shape[1]).shape == mag.shape
+    True
+    """
     from lmac_brain.models.classifier import check_domain
 
     mel_matrix = frontend.mel_matrix if check_domain(domain) == "stft" else None
-    return MaskDecoder(
+    if variant == "old":
+        return MaskDecoder(
+            embedding_model.hidden_channels,
+            frontend.n_mels,
+            mel_matrix=mel_matrix,
+            width=width,
+            out_width=out_width,
+        )
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown decoder variant {variant!r}: choose one of {VARIANTS}")
+    shallow = embedding_model.shallow_channels if variant == "fullres_shallow" else None
+    return FullResMaskDecoder(
         embedding_model.hidden_channels,
         frontend.n_mels,
         mel_matrix=mel_matrix,
         width=width,
         out_width=out_width,
+        shallow_channels=shallow,
     )
+
+
+def decoder_domain(state):
+    """The domain ("stft" | "mel") a decoder state dict was trained to mask."""
+    return "stft" if "to_linear" in state or bool(state.get("linear_output", False)) else "mel"
+
+
+def decoder_settings(state):
+    """``build_decoder`` keyword arguments (width, out_width, variant) of a decoder state dict."""
+    width = state["project.0.weight"].shape[0]
+    if "refine.0.0.weight" in state:
+        return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "old"}
+    shallow = "project.4.weight" in state
+    return {
+        "width": width,
+        "out_width": state["head.0.weight"].shape[0],
+        "variant": "fullres_shallow" if shallow else "fullres",
+    }
