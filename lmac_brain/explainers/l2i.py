@@ -31,7 +31,9 @@ def load_l2i(classifier, source):
     n_components, width = psi_state["out.weight"].shape[:2]
     psi = Psi(classifier.embedding_model.hidden_channels, n_components, width=width)
     psi.load_state_dict(psi_state)
-    theta = Theta(n_components, theta_state["linear.weight"].shape[0])
+    pooling = {"pooling": "attention", "n_frames": theta_state["attention.weight"].shape[1]} \
+        if "attention.weight" in theta_state else {}
+    theta = Theta(n_components, theta_state["linear.weight"].shape[0], **pooling)
     theta.load_state_dict(theta_state)
     nmf = NMFDictionary.from_file(os.path.join(folder, "nmf.ckpt"))
     return psi, theta, nmf
