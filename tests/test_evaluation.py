@@ -23,7 +23,8 @@ from lmac_brain.recipes.evaluate import run
 from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER = "dataset,condition,domain,method,label,n,AI,AD,AG,FF,FidIn,SPS,COMP,MM,loc_auc,loc_iou,sec_per_item"
+HEADER = ("protocol,dataset,condition,domain,method,label,n,accuracy,AI,AD,AD_ref,AG,FF,FidIn,SPS,COMP,MM,"
+          "loc_auc,loc_iou,sec_per_item")
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
 
 
@@ -106,9 +107,9 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     keys = [(r["condition"], r["domain"], r["method"]) for r in rows]
     assert len(keys) == len(set(keys)) and set(keys) == expected
     for row in rows:
-        assert row["dataset"] == "esc50" and row["n"] == "6"
+        assert row["protocol"] == "paper" and row["dataset"] == "esc50" and row["n"] == "6"
         assert row["label"] == METHODS[row["method"]].get("label", row["method"])
-        for name in ("AI", "AD", "AG", "FF", "FidIn", "MM", "loc_auc", "loc_iou", "sec_per_item"):
+        for name in ("accuracy", "AI", "AD", "AD_ref", "AG", "FF", "FidIn", "MM", "loc_auc", "loc_iou", "sec_per_item"):
             assert row[name] != "", (row, name)  # the twin has ground truth
         if row["method"] == "ones":
             # Constant maps: Quantus is undefined there, so the cells stay empty.
@@ -124,6 +125,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     for condition in CONDITIONS:
         for domain in ("STFT-Mel", "Mel"):
             assert f"### esc50, {condition}, {domain}" in markdown
+    assert markdown.startswith("## Protocol `paper`")
     for block in markdown.split("### ")[1:]:
         methods_in_block = [line.split("|")[1].strip() for line in block.splitlines() if line.startswith("| ")][1:]
         assert methods_in_block[-1] == "All ones"
@@ -143,10 +145,10 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     calls = []
     real = evaluation.evaluate_one
     monkeypatch.setattr(evaluation, "evaluate_one", lambda *a, **k: calls.append(k["progress_desc"]) or real(*a, **k))
-    kept = [line for line in before.splitlines() if not line.startswith("esc50,speech,mel,ig,")]
+    kept = [line for line in before.splitlines() if not line.startswith("paper,esc50,speech,mel,ig,")]
     csv_path.write_text("\n".join(kept) + "\n")
     assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
-    assert calls == ["speech/mel/ig"]
+    assert calls == ["paper/speech/mel/ig"]
     # Same rows again; the re-evaluated one has the same metrics (only its timing differs).
     def without_timing(text):
         return sorted(line.rsplit(",", 1)[0] for line in text.splitlines())
@@ -251,7 +253,7 @@ def test_a_bug_in_an_explainer_constructor_is_not_a_configuration_problem(untrai
 
 
 def test_markdown_puts_the_baseline_last():
-    rows = [{"dataset": "d", "condition": "c", "domain": "stft", "method": m, "label": label, "n": "2", "AI": "1",
+    rows = [{"protocol": "paper", "dataset": "d", "condition": "c", "domain": "stft", "method": m, "label": label, "n": "2", "AI": "1",
              "loc_auc": ""} for m, label in (("ones", "All ones"), ("b", "B"), ("a", "A"))]
     text = format_markdown(rows, baselines={"ones"}, method_order=["a", "b", "ones"])
     order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")][1:]

@@ -24,6 +24,10 @@ class L2IBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
 
         l_rec * MSE(W H, V) + l_fid * KL(p || softmax(Theta(H))) + l_sparse * mean|H|
 
+    With ``fid_class_mean`` the fidelity term is averaged over the classes too (divided by
+    their number), as the authors' code does (``(p * -log q).mean()`` over batch and classes);
+    their weights are ``l_rec = 10``, ``l_fid = 1``, ``l_sparse = 0.8`` (docs/protocols.md).
+
     Logged per epoch: ``loss``, ``rec``, ``fid``, ``sparsity``, ``fid_acc`` (Theta agrees with
     the classifier's decision) and, at validation and test, the faithfulness metrics and ``MM``
     of the interpretation mask at ``relevance_threshold`` in ``domain``.
@@ -75,6 +79,8 @@ class L2IBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             log_target=True,
             reduction="batchmean",
         )
+        if hp.fid_class_mean:
+            fid = fid / out["logits"].shape[-1]
         sparsity = H.abs().mean()
         loss = hp.l_rec * rec + hp.l_fid * fid + hp.l_sparse * sparsity
         n = H.shape[0]

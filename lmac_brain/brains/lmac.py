@@ -82,17 +82,20 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         loss = (
             hp.l_in * F.cross_entropy(out["logits_in"], decision)
             - hp.l_out * F.cross_entropy(out["logits_out"], decision)
-            + hp.l_s * mask.abs().mean()
         )
         if hp.l_tv:
             loss = loss + hp.l_tv * total_variation(mask)
+        l1_weight = torch.ones(mask.shape[0], device=mask.device)
         if hp.finetuning:
             target = self.classifier.domain_input(
                 self.classifier.frontend.magnitude_phase(out["clean"])[0], hp.domain
             )
-            guidance, selected = guidance_loss(mask, out["x"], target, hp.cct, hp.bin_th)
+            guidance, selected = guidance_loss(mask, out["x"], target, hp.cct, hp.bin_th, hp.guidance_gate)
             loss = loss + hp.l_g * guidance
+            if hp.guidance_gate == "reference":
+                l1_weight = (~selected).float()  # the authors drop l1 where guidance applies
             self.metrics.update({"cct_pass": selected.float()})
+        loss = loss + hp.l_s * (mask.abs().flatten(1).mean(dim=1) * l1_weight).mean()
         self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
         self.metrics.update({"MM": mask_mean(mask)})
         if stage != sb.Stage.TRAIN:
@@ -136,18 +139,40 @@ def binarized_target(target, bin_th):
     return (log_target >= bin_th * peak.view(-1, 1, 1)).float()
 
 
-def guidance_loss(mask, x, target, cct, bin_th):
+GUIDANCE_GATES = ("paper", "reference")
+
+
+def guidance_loss(mask, x, target, cct, bin_th, gate="paper"):
     """Fine-tuning guidance (paper Sec. 2.1), applied only to items that pass ``cct``.
 
-    The masked-in log spectrogram ``log1p(M*X)`` is compared (cosine similarity) to the
-    binarized clean target; items at or above ``cct`` get a binary cross-entropy pulling the
-    mask towards that target. Returns the loss (averaged over the whole batch) and the
-    boolean ``[batch]`` selection.
+    Items are selected by a cosine similarity (the authors' "normalized dot product") reaching
+    ``cct``; selected items get a binary cross-entropy pulling the mask towards the binarized
+    clean target. Two gates:
+
+    - ``"paper"`` (the paper's text): the masked-in log spectrogram ``log1p(M*X)`` against the
+      *binarized* clean target;
+    - ``"reference"`` (the authors' code): ``M * log1p(X)`` against the *continuous* clean
+      ``log1p(X_clean)``. The authors also drop the l1 term of the selected items; the Brain
+      does that.
+
+    Returns the loss (averaged over the whole batch) and the boolean ``[batch]`` selection.
+
+    Example
+    -------
+    >>> x = torch.rand(2, 4, 3) * 10
+    >>> mask = torch.ones(2, 4, 3)  # keeps everything: maximally similar to a clean x
+    >>> _, ref = guidance_loss(mask, x, x, cct=0.99, bin_th=0.35, gate="reference")
+    >>> ref.tolist()
+    [True, True]
     """
+    if gate not in GUIDANCE_GATES:
+        raise ValueError(f"guidance_gate must be one of {GUIDANCE_GATES}, got {gate!r}")
     target_bin = binarized_target(target, bin_th)
-    similarity = F.cosine_similarity(
-        torch.log1p(mask * x).flatten(1), target_bin.flatten(1), dim=1
-    )
+    if gate == "paper":
+        masked, reference = torch.log1p(mask * x), target_bin
+    else:
+        masked, reference = mask * torch.log1p(x), torch.log1p(target)
+    similarity = F.cosine_similarity(masked.flatten(1), reference.flatten(1), dim=1)
     selected = similarity.detach() >= cct
     per_item = F.binary_cross_entropy(mask, target_bin, reduction="none").flatten(1).mean(dim=1)
     return (per_item * selected.float()).mean(), selected

@@ -7,6 +7,11 @@ and scores the mask with :mod:`lmac_brain.metrics` (AI, AD, AG, FF, FidIn, SPS, 
 ``loc_auc``/``loc_iou`` when the items carry their clean event). ``sec_per_item`` is the
 explainer's time only, divided by the number of items. Results go to ``metrics.csv`` and
 ``metrics.md`` (:mod:`lmac_brain.evaluation.tables`).
+
+The protocol (:mod:`lmac_brain.evaluation.protocols`) decides how a mask is applied when the
+metrics are computed (``mask_space``), and every row records it; ``accuracy`` is the
+classifier's accuracy on the evaluated mixtures (the same for every method of a condition) and
+``AD_ref`` the authors' Average Drop (:func:`lmac_brain.metrics.ad_reference_per_item`).
 """
 
 import logging
@@ -24,15 +29,23 @@ from lmac_brain.evaluation.methods import (
     raise_problems,
     validate_methods,
 )
+from lmac_brain.evaluation.protocols import check_mask_space, check_protocol, masked_in_out
 from lmac_brain.evaluation.tables import (
     BASELINE_EXPLAINER,
     KEY_COLUMNS,
     append_row,
     format_markdown,
+    read_protocol_notes,
     read_rows,
     row_key,
+    write_protocol_notes,
 )
-from lmac_brain.metrics import MetricAccumulator, ideal_binary_mask, metrics_per_item
+from lmac_brain.metrics import (
+    MetricAccumulator,
+    ad_reference_per_item,
+    ideal_binary_mask,
+    metrics_per_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +56,7 @@ def _sync(device):
 
 
 def evaluate_one(classifier, explainer, condition, test_data, domain, loader_options=None,
-                 device="cpu", progress_desc=None):
+                 device="cpu", progress_desc=None, mask_space="linear"):
     """Metrics of one ``(condition, domain, method)`` over ``test_data``.
 
     Arguments
@@ -53,9 +66,9 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
     explainer : lmac_brain.explainers.Explainer
         The method, built for ``domain``.
     condition : lmac_brain.evaluation.conditions.Condition
-        Turns the clean clips into the evaluated mixture.
+        Turns the clean clips into the evaluated mixture (``condition.copies`` mixtures per item).
     test_data : speechbrain.dataio.dataset.DynamicItemDataset
-        Yields ``id``, ``sig`` (and ``event_sig`` for localization).
+        Yields ``id``, ``sig``, ``class_index`` (and ``event_sig`` for localization).
     domain : str
         ``"stft"`` or ``"mel"``.
     loader_options : dict, optional
@@ -64,46 +77,58 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
         Where the classifier runs.
     progress_desc : str, optional
         Label of the progress bar.
+    mask_space : str
+        How the masks are applied for the metrics (:func:`~lmac_brain.evaluation.protocols.apply_mask`).
 
     Returns
     -------
     dict
-        ``n`` (items), the metric means (metrics with no valid item absent) and ``sec_per_item``.
+        ``n`` (evaluated mixtures), ``accuracy`` (of the classifier on them), the metric means
+        (metrics with no valid item absent) and ``sec_per_item``.
     """
+    check_mask_space(mask_space)
     options = {k: v for k, v in dict(loader_options or {}).items() if k != "shuffle"}
     loader = make_dataloader(test_data, **options)
     accumulator = MetricAccumulator()
     frontend = classifier.frontend
     n_items, seconds = 0, 0.0
+    copies = getattr(condition, "copies", 1)
     for batch in tqdm(loader, desc=progress_desc, dynamic_ncols=True, leave=False):
         wavs = batch.sig.data
-        mixture, _ = condition(wavs, batch.id)
-        mixture = mixture.to(device)
-        mag, _ = frontend.magnitude_phase(mixture)
-        x = classifier.domain_input(mag, domain)
-        with torch.no_grad():
-            logits_full = classifier.logits_of_input(x, domain)
-        target = logits_full.argmax(dim=-1)
+        for copy in range(copies):
+            mixed = condition.mix(wavs, batch.id, copy)
+            mixture = mixed.mixture.to(device)
+            mag, _ = frontend.magnitude_phase(mixture)
+            x = classifier.domain_input(mag, domain)
+            with torch.no_grad():
+                logits_full = classifier.logits_of_input(x, domain)
+            target = logits_full.argmax(dim=-1)
 
-        _sync(device)
-        start = time.perf_counter()
-        mask = explainer(x, target)
-        _sync(device)
-        seconds += time.perf_counter() - start
+            _sync(device)
+            start = time.perf_counter()
+            mask = explainer(x, target)
+            _sync(device)
+            seconds += time.perf_counter() - start
 
-        with torch.no_grad():
-            logits_in = classifier.logits_of_input(mask * x, domain)
-            logits_out = classifier.logits_of_input((1 - mask) * x, domain)
-        ibm = None
-        if hasattr(batch, "event_sig"):
-            event = batch.event_sig.data.to(device)
-            event_mag, _ = frontend.magnitude_phase(event)
-            rest_mag, _ = frontend.magnitude_phase(mixture - event)
-            ibm = ideal_binary_mask(
-                classifier.domain_input(event_mag, domain), classifier.domain_input(rest_mag, domain)
-            )
-        accumulator.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
-        n_items += wavs.shape[0]
+            masked_in, masked_out = masked_in_out(x, mask, mask_space)
+            with torch.no_grad():
+                logits_in = classifier.logits_of_input(masked_in, domain)
+                logits_out = classifier.logits_of_input(masked_out, domain)
+            ibm = None
+            if hasattr(batch, "event_sig"):
+                # The clean event as it is in the mixture (scaled with it when normalised).
+                event = batch.event_sig.data.to(device) * mixed.gain.to(device).unsqueeze(-1)
+                event_mag, _ = frontend.magnitude_phase(event)
+                rest_mag, _ = frontend.magnitude_phase(mixture - event)
+                ibm = ideal_binary_mask(
+                    classifier.domain_input(event_mag, domain), classifier.domain_input(rest_mag, domain)
+                )
+            accumulator.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
+            accumulator.update({"AD_ref": ad_reference_per_item(logits_full, logits_in)})
+            if hasattr(batch, "class_index"):
+                labels = torch.as_tensor(batch.class_index).reshape(-1).to(target.device)
+                accumulator.update({"accuracy": (target == labels).to(torch.float64)})
+            n_items += wavs.shape[0]
     result = {"n": n_items, **accumulator.summarize()}
     skipped = {k: v for k, v in accumulator.skipped().items() if v}
     if skipped:
@@ -113,7 +138,8 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
 
 
 def run_evaluation(classifier, dataset_name, test_data, methods, conditions, domains, output_folder,
-                   loader_options=None, device="cpu"):
+                   loader_options=None, device="cpu", protocol="paper", mask_space="linear",
+                   protocol_notes=None):
     """Evaluate every ``(condition, domain, method)``; write ``metrics.csv`` and ``metrics.md``.
 
     Validates everything first (see :func:`validate_configuration`), then skips the rows already
@@ -126,9 +152,10 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
     dataset_name : str
         Value of the ``dataset`` column.
     test_data : speechbrain.dataio.dataset.DynamicItemDataset
-        The test set (with ``event_sig`` for localization).
+        The evaluated items (with ``event_sig`` for localization).
     methods : dict
-        ``key -> {explainer: name, label: row label, **options}``.
+        ``key -> {explainer: name, label: row label, **options}``, already resolved for
+        ``protocol`` (a method's own ``mask_space`` overrides the protocol's).
     conditions : dict
         ``label -> Condition`` (see :func:`lmac_brain.evaluation.conditions.build_conditions`).
     domains : list of str
@@ -139,12 +166,20 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
         Test loader options.
     device : str
         Device of the classifier and the explainers.
+    protocol : str
+        Value of the ``protocol`` column (``paper`` or ``reference``).
+    mask_space : str
+        How masks are applied for the metrics (``linear`` or ``log1p``).
+    protocol_notes : list of str, optional
+        Lines describing the protocol's settings, written above its tables in ``metrics.md``.
 
     Returns
     -------
     list of dict
         Every row of the CSV (old and new).
     """
+    check_protocol(protocol)
+    check_mask_space(mask_space)
     methods = enabled(methods)
     problems = validate_methods(methods, domains)
     raise_problems(problems)
@@ -155,20 +190,24 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
 
     os.makedirs(output_folder, exist_ok=True)
     csv_path = os.path.join(output_folder, "metrics.csv")
+    notes = read_protocol_notes(output_folder)
+    notes[protocol] = list(protocol_notes or [f"mask space: {mask_space}"])
+    write_protocol_notes(output_folder, notes)
     done = {row_key(r) for r in read_rows(csv_path)}
     for condition_label, condition in conditions.items():
         for domain in domains:
             for method, spec in methods.items():
                 if (domain, method) not in explainers:
                     continue
-                key = (str(dataset_name), condition_label, domain, method)
+                key = (protocol, str(dataset_name), condition_label, domain, method)
                 if key in done:
                     logger.info("Skipping %s: already in %s", "/".join(key), csv_path)
                     continue
                 explainer = explainers[(domain, method)].to(device)
                 result = evaluate_one(
                     classifier, explainer, condition, test_data, domain, loader_options, device,
-                    progress_desc=f"{condition_label}/{domain}/{method}",
+                    progress_desc=f"{protocol}/{condition_label}/{domain}/{method}",
+                    mask_space=spec.get("mask_space") or mask_space,
                 )
                 row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), **result)
                 append_row(csv_path, row)
@@ -177,7 +216,7 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
                             ", ".join(f"{k}={v:.3g}" for k, v in result.items() if k != "n"))
     rows = read_rows(csv_path)
     baselines = {m for m, s in methods.items() if s.get("explainer") == BASELINE_EXPLAINER}
-    markdown = format_markdown(rows, baselines, list(methods))
+    markdown = format_markdown(rows, baselines, list(methods), notes)
     with open(os.path.join(output_folder, "metrics.md"), "w", encoding="utf-8") as f:
         f.write(markdown + "\n")
     logger.info("Results in %s and metrics.md:\n%s", csv_path, markdown)

@@ -11,7 +11,11 @@ Methods are a mapping ``key -> {explainer: name, **options}``::
 A method (or condition) set to ``null`` is disabled, so the command line can drop entries
 (``--methods="{ig: null}"``). Two optional keys shape where a method runs: ``domains: [stft]``
 restricts it to some domains, and any option may be given per domain as
-``{stft: value, mel: value}`` (e.g. the ``source`` of an L-MAC trained in each domain).
+``{stft: value, mel: value}`` (e.g. the ``source`` of an L-MAC trained in each domain) or per
+protocol as ``{paper: value, reference: value}`` (:mod:`lmac_brain.evaluation.protocols`;
+resolved by :func:`select_protocol` before anything else). ``optional: true`` marks a row that
+is left out, with a warning, when its checkpoint is missing (:func:`drop_unavailable_optional`),
+and ``mask_space`` overrides the protocol's mask space for one method.
 
 The whole configuration is validated before any work (:func:`validate_configuration`): every
 problem (unknown method, missing checkpoint, condition whose data is missing, ...) is listed
@@ -23,6 +27,7 @@ import os
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.errors import ConfigurationError, UserFacingError
 from lmac_brain.evaluation.conditions import build_conditions
+from lmac_brain.evaluation.protocols import missing_choices, resolve
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 from lmac_brain.explainers import available_explainers, build_explainer
 from lmac_brain.explainers.base import check_options
@@ -30,6 +35,9 @@ from lmac_brain.models.classifier import DOMAINS
 
 TRAINED_EXPLAINERS = ("lmac", "l2i")
 """Explainers that load a trained model from their ``source`` option."""
+
+HARNESS_KEYS = ("explainer", "domains", "label", "optional", "mask_space")
+"""Keys of a method spec read by the harness, not passed to the explainer."""
 
 
 class EvaluationConfigError(ConfigurationError):
@@ -60,12 +68,65 @@ def method_options(spec, domain):
     """
     options = dict(spec)
     name = options.pop("explainer")
-    options.pop("domains", None)
-    options.pop("label", None)
+    for key in HARNESS_KEYS:
+        options.pop(key, None)
     for key, value in options.items():
         if isinstance(value, dict) and value and set(value) <= set(DOMAINS):
             options[key] = value[domain]
     return name, options
+
+
+def select_protocol(methods, protocol):
+    """``methods`` with every per-protocol option resolved for ``protocol``, and the problems.
+
+    Example
+    -------
+    >>> select_protocol({"sg": {"explainer": "smoothgrad", "nt_samples": {"paper": 10, "reference": 50}},
+    ...                  "off": None}, "reference")
+    ({'sg': {'explainer': 'smoothgrad', 'nt_samples': 50}, 'off': None}, [])
+    >>> select_protocol({"sg": {"explainer": "smoothgrad", "nt_samples": {"paper": 10}}}, "reference")[1]
+    ["method 'sg': option(s) ['nt_samples'] give no value for protocol 'reference'"]
+    """
+    selected, problems = {}, []
+    for key, spec in (methods or {}).items():
+        missing = missing_choices(spec, protocol) if spec is not None else []
+        if missing:
+            problems.append(f"method {key!r}: option(s) {[p for p, _ in missing]} give no value "
+                            f"for protocol {protocol!r}")
+            selected[key] = None
+            continue
+        selected[key] = resolve(spec, protocol)
+    return selected, problems
+
+
+def drop_unavailable_optional(methods, domains):
+    """``methods`` without what the ``optional`` ones cannot run (e.g. a checkpoint not trained).
+
+    An optional method keeps the domains it can run in (its ``domains`` restricted to them) and
+    is disabled (``None``) when it can run in none. Returns ``(methods, dropped)`` with
+    ``dropped`` a list of ``(key, reason)``, one per domain left out.
+
+    Example
+    -------
+    >>> methods = {"a": {"explainer": "lmac", "optional": True, "source": {"stft": "/no", "mel": "/no"}},
+    ...            "b": {"explainer": "ones"}}
+    >>> kept, dropped = drop_unavailable_optional(methods, ["stft", "mel"])
+    >>> kept["a"], [key for key, _ in dropped]
+    (None, ['a', 'a'])
+    """
+    kept, dropped = dict(methods or {}), []
+    for key, spec in enabled(methods).items():
+        if not (isinstance(spec, dict) and spec.get("optional")):
+            continue
+        available = []
+        for domain in method_domains(spec, domains):
+            problems = validate_methods({key: spec}, [domain])
+            if problems:
+                dropped.append((key, f"{domain}: {problems[0]}"))
+            else:
+                available.append(domain)
+        kept[key] = {**spec, "domains": available} if available else None
+    return kept, dropped
 
 
 def without_trained_explainers(methods):
@@ -187,7 +248,8 @@ def build_explainers(methods, classifier, domains):
     return explainers, problems
 
 
-def validate_configuration(methods, domains, conditions, manifests, sample_rate, clip_seconds, seed=0):
+def validate_configuration(methods, domains, conditions, manifests, sample_rate, clip_seconds, seed=0,
+                           protocol=None, eval_split="test"):
     """Check the whole configuration before any work; return the built conditions.
 
     Arguments
@@ -206,6 +268,10 @@ def validate_configuration(methods, domains, conditions, manifests, sample_rate,
         Pipeline clip length.
     seed : int
         Seed of the conditions.
+    protocol : str, optional
+        Resolves the conditions' per-protocol options.
+    eval_split : str
+        The evaluated split.
 
     Returns
     -------
@@ -217,7 +283,9 @@ def validate_configuration(methods, domains, conditions, manifests, sample_rate,
     EvaluationConfigError
         Listing every problem found (methods, checkpoints, domains, conditions).
     """
-    built, problems = build_conditions(conditions, manifests, sample_rate, clip_seconds, seed)
+    built, problems = build_conditions(conditions, manifests, sample_rate, clip_seconds, seed, protocol, eval_split)
+    if eval_split not in manifests:
+        problems.append(f"eval_split {eval_split!r} is not a prepared split (choose among train, valid, test)")
     if not built and not problems:
         problems.append("no conditions to evaluate")
     if not domains:

@@ -15,6 +15,12 @@ mel axis. Captum's own ``GuidedGradCam`` cannot do this: on a ``[batch, time, fr
 returns an empty tensor (it cannot interpolate the 4-D CAM to a 1-D shape), and on a
 ``[batch, 1, time, freq]`` view it stretches the mel axis linearly onto the STFT bins; Guided
 GradCAM is therefore captum's ``GuidedBackprop`` times the upsampled ``LayerGradCam`` here.
+
+The reference protocol (docs/protocols.md) runs GradCAM as captum's defaults give it: no ReLU on
+the CAM (``relu=False``; ``LayerGradCam``'s default, so negative evidence becomes mask through
+``|attr|``) and the CAM stretched linearly over the input's frequency axis
+(``upsampling="stretch"``, ``LayerAttribution.interpolate``), with nearest-neighbour
+interpolation (``interpolate_mode="nearest"``, captum's default).
 """
 
 import abc
@@ -231,33 +237,51 @@ class IntegratedGradientsExplainer(AttributionExplainer):
 
 @register("gradcam")
 class GradCamExplainer(AttributionExplainer):
-    """GradCAM (captum ``LayerGradCam``, ReLU) on a CNN14 block, upsampled to the input grid.
+    """GradCAM (captum ``LayerGradCam``) on a CNN14 block, upsampled to the input grid.
 
-    The CAM (``[batch, 1, t, f]`` on the block's grid) is upsampled bilinearly to
-    ``(time, n_mels)``; in the ``"stft"`` domain it is then mapped to the STFT bins through the
-    filterbank (:func:`mel_to_linear`).
+    The CAM (``[batch, 1, t, f]`` on the block's grid) is upsampled to ``(time, n_mels)``; in
+    the ``"stft"`` domain it is then mapped to the STFT bins through the filterbank
+    (:func:`mel_to_linear`, ``upsampling="filterbank"``), or stretched linearly over the STFT
+    bins (``upsampling="stretch"``, what captum's interpolation of a 4-D view does).
 
     Arguments
     ---------
     layer : str
         Block of ``classifier.embedding_model`` (default the last, ``"conv_block6"``).
+    relu : bool
+        Keep only the positive part of the CAM (Selvaraju et al.); captum's default is False.
+    upsampling : str
+        ``"filterbank"`` or ``"stretch"`` (see above; the same in the ``"mel"`` domain).
+    interpolate_mode : str
+        ``"bilinear"`` or ``"nearest"`` (captum's default).
     protocol, top_k
         See :class:`AttributionExplainer`.
     """
 
-    def __init__(self, classifier, domain, layer="conv_block6", protocol="normalize", top_k=0.2):
+    UPSAMPLINGS = ("filterbank", "stretch")
+
+    def __init__(self, classifier, domain, layer="conv_block6", relu=True, upsampling="filterbank",
+                 interpolate_mode="bilinear", protocol="normalize", top_k=0.2):
         super().__init__(classifier, domain, protocol, top_k)
+        if upsampling not in self.UPSAMPLINGS:
+            raise ValueError(f"upsampling must be one of {self.UPSAMPLINGS}, got {upsampling!r}")
+        if interpolate_mode not in ("bilinear", "nearest"):
+            raise ValueError(f"interpolate_mode must be 'bilinear' or 'nearest', got {interpolate_mode!r}")
         self.layer = layer
+        self.relu = bool(relu)
+        self.upsampling = upsampling
+        self.interpolate_mode = interpolate_mode
         self.grad_cam = LayerGradCam(self.model, getattr(classifier.embedding_model, layer))
 
     def cam(self, x, target):
-        """Non-negative CAM on the block's grid, ``[batch, 1, t, f]``."""
-        return self.grad_cam.attribute(x, target=target, relu_attributions=True)
+        """The CAM on the block's grid, ``[batch, 1, t, f]`` (non-negative when ``relu``)."""
+        return self.grad_cam.attribute(x, target=target, relu_attributions=self.relu)
 
     def cam_on_input(self, x, target):
         """The CAM upsampled to the grid of ``x`` (``[batch, time, freq]``)."""
         return cam_to_input(
-            self.cam(x, target), x.shape[1], self.classifier.frontend.mel_matrix, self.domain
+            self.cam(x, target), x.shape[1], self.classifier.frontend.mel_matrix, self.domain,
+            upsampling=self.upsampling, mode=self.interpolate_mode,
         )
 
     def attribute(self, x, target):
@@ -345,10 +369,13 @@ class GradientShapExplainer(AttributionExplainer):
         return torch.cat(out)
 
 
-def cam_to_input(cam, n_frames, mel_matrix, domain):
+def cam_to_input(cam, n_frames, mel_matrix, domain, upsampling="filterbank", mode="bilinear"):
     """Upsample a ``[batch, 1, t, f]`` CAM to a domain input grid ``[batch, n_frames, freq]``.
 
-    Bilinear to ``(n_frames, n_mels)``; for ``domain="stft"`` then :func:`mel_to_linear`.
+    ``upsampling="filterbank"``: interpolated to ``(n_frames, n_mels)``, then, for
+    ``domain="stft"``, :func:`mel_to_linear`. ``upsampling="stretch"``: interpolated straight to
+    the input grid, the CAM's frequency axis stretched linearly over the STFT bins. ``mode`` is
+    the interpolation (``"bilinear"`` or ``"nearest"``).
 
     Example
     -------
@@ -356,10 +383,13 @@ def cam_to_input(cam, n_frames, mel_matrix, domain):
     >>> cam = torch.tensor([[[[0.0, 1.0]]]])  # one frame, two cells along mel
     >>> cam_to_input(cam, 3, fb, "mel").shape, cam_to_input(cam, 3, fb, "stft").shape
     (torch.Size([1, 3, 4]), torch.Size([1, 3, 8]))
+    >>> cam_to_input(cam, 1, fb, "stft", upsampling="stretch", mode="nearest")
+    tensor([[[0., 0., 0., 0., 1., 1., 1., 1.]]])
     """
-    n_mels = mel_matrix.shape[1]
-    up = F.interpolate(cam, size=(n_frames, n_mels), mode="bilinear", align_corners=False)
-    up = up.squeeze(1)
-    if domain == "stft":
+    n_mels, n_freq = mel_matrix.shape[1], mel_matrix.shape[0]
+    width = n_freq if (upsampling == "stretch" and domain == "stft") else n_mels
+    options = {"align_corners": False} if mode == "bilinear" else {}
+    up = F.interpolate(cam, size=(n_frames, width), mode=mode, **options).squeeze(1)
+    if domain == "stft" and upsampling != "stretch":
         up = mel_to_linear(up, mel_matrix)
     return up

@@ -35,8 +35,11 @@ def load_l2i(classifier, source):
     n_components, width = states["psi"]["out.weight"].shape[:2]
     psi = Psi(classifier.embedding_model.hidden_channels, n_components, width=width)
     load_matching_state(psi, states["psi"], os.path.join(folder, "psi.ckpt"), "the Psi of this classifier")
-    theta = Theta(n_components, states["theta"]["linear.weight"].shape[0])
-    load_matching_state(theta, states["theta"], os.path.join(folder, "theta.ckpt"), "the Theta of this Psi")
+    theta_state = states["theta"]
+    pooling = {"pooling": "attention", "n_frames": theta_state["attention.weight"].shape[1]} \
+        if "attention.weight" in theta_state else {}
+    theta = Theta(n_components, theta_state["linear.weight"].shape[0], **pooling)
+    load_matching_state(theta, theta_state, os.path.join(folder, "theta.ckpt"), "the Theta of this Psi")
     n_freq = states["nmf"]["W"].shape[0]
     if n_freq != classifier.frontend.n_freq:
         raise CheckpointMismatchError(

@@ -15,6 +15,7 @@ name          per-item value                                         better
 ============  =====================================================  =============
 ``AI``        ``100 * [f(M*X)_c > f(X)_c]``                          larger
 ``AD``        ``100 * max(0, f(X)_c - f(M*X)_c) / f(X)_c``           smaller
+``AD_ref``    ``AD`` of ``softmax(f)`` (authors' code, evaluation)   smaller
 ``AG``        ``100 * max(0, f(M*X)_c - f(X)_c) / (1 - f(X)_c)``     larger
 ``FF``        ``f(X)_c - f((1-M)*X)_c`` (probabilities)              larger
 ``FidIn``     ``[argmax f(X) == argmax f(M*X)]`` (0 or 1)            larger
@@ -36,7 +37,7 @@ Maps and masks are ``[batch, time, freq]`` or ``[batch, 1, time, freq]``; CUDA t
 """
 
 from lmac_brain.metrics.accumulator import MetricAccumulator
-from lmac_brain.metrics.faithfulness import AG_EPS, faithfulness_per_item, mask_mean
+from lmac_brain.metrics.faithfulness import AG_EPS, ad_reference_per_item, faithfulness_per_item, mask_mean
 from lmac_brain.metrics.localization import ideal_binary_mask, localization_per_item, roc_auc_per_item
 from lmac_brain.metrics.names import FAITHFULNESS_NAMES, LOCALIZATION_NAMES, METRIC_NAMES, QUANTUS_NAMES
 from lmac_brain.metrics.per_item import metrics_per_item
@@ -49,7 +50,7 @@ from lmac_brain.metrics.quantus_scores import (
 
 __all__ = [
     "AG_EPS", "FAITHFULNESS_NAMES", "LOCALIZATION_NAMES", "METRIC_NAMES", "QUANTUS_NAMES",
-    "MetricAccumulator", "degenerate_maps", "faithfulness_per_item", "ideal_binary_mask",
+    "MetricAccumulator", "ad_reference_per_item", "degenerate_maps", "faithfulness_per_item", "ideal_binary_mask",
     "localization_per_item", "mask_mean", "metrics_per_item", "quantus_complexity",
     "quantus_per_item", "quantus_sparseness", "roc_auc_per_item",
 ]

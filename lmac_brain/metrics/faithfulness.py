@@ -67,6 +67,60 @@ def faithfulness_per_item(logits_full, logits_in, logits_out):
     }
 
 
+def ad_reference_per_item(logits_full, logits_in):
+    """Per-item ``AD_ref``: Average Drop as the authors' code computes it (reference protocol).
+
+    The authors' ``compute_AD`` (SpeechBrain, ``recipes/ESC50/interpret/interpreter_brain.py``)
+    applies ``softmax`` to its arguments, but is handed probabilities already
+    (``predictions.softmax(1)``): the probabilities go through softmax twice. With ``q = softmax(p)``
+    of the probabilities ``p`` and ``c = argmax p(X)``::
+
+        AD_ref = 100 * max(0, q(X)_c - q(M*X)_c) / q(X)_c
+
+    The second softmax squeezes a probability vector towards uniform: with many classes the two
+    normalisers are about equal and ``q(M*X)_c / q(X)_c ~ exp(p(M*X)_c - p(X)_c)``, so
+    ``AD_ref ~ 100 * (1 - exp(-(p(X)_c - p(M*X)_c)))``: close to the *absolute* drop of the
+    probability in percentage points, not the relative one, and never above
+    ``100 * (1 - 1/e) = 63.2`` (a certain decision whose probability the mask sends to 0; see
+    the example). A mask that destroys every prediction scores about ``100 * mean p(X)_c`` instead
+    of 100.
+    :func:`faithfulness_per_item`'s ``AD`` is the paper's definition and stays the one we report;
+    ``AD_ref`` is only there to compare with the published tables.
+
+    Arguments
+    ---------
+    logits_full : torch.Tensor
+        ``[batch, classes]`` logits on the full input.
+    logits_in : torch.Tensor
+        Logits on the masked-in input.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[batch]`` float64, in percent.
+
+    Example
+    -------
+    >>> full = torch.tensor([[50.0] + [0.0] * 49])      # p(X)_c = 1
+    >>> moved = torch.tensor([[0.0, 50.0] + [0.0] * 48]) # the mask moves all mass to another class
+    >>> round(faithfulness_per_item(full, moved, moved)["AD"].item(), 2)
+    100.0
+    >>> round(ad_reference_per_item(full, moved).item(), 2)
+    63.21
+    >>> round(ad_reference_per_item(full, full).item(), 2)
+    0.0
+    """
+    p_full = as_logits(logits_full, "logits_full").softmax(-1)
+    p_in = as_logits(logits_in, "logits_in").softmax(-1)
+    if p_full.shape != p_in.shape:
+        raise ValueError(f"logit shapes differ: {tuple(p_full.shape)}, {tuple(p_in.shape)}")
+    q_full, q_in = p_full.softmax(-1), p_in.softmax(-1)
+    c = p_full.argmax(-1, keepdim=True)
+    qf = q_full.gather(-1, c).squeeze(-1)
+    qi = q_in.gather(-1, c).squeeze(-1)
+    return 100.0 * (qf - qi).clamp_min(0.0) / qf
+
+
 def mask_mean(mask):
     """Per-item mean mask value (``MM``).
 

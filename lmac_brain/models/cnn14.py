@@ -6,7 +6,7 @@ calls ``F.relu_``: Captum's GuidedBackprop and GuidedGradCam hook ``nn.ReLU`` mo
 would silently fall back to plain gradients there, so the activations here are modules.
 """
 
-import torch
+import torch  # noqa: F401 (the doctests use it)
 from torch import nn
 
 

@@ -85,7 +85,12 @@ def _resize(x, length):
 
 
 class Theta(nn.Module):
-    """Linear classifier on the time-averaged activations (length independent).
+    """Linear classifier on the time-pooled activations.
+
+    Pooling: ``"mean"`` averages over time (any length); ``"attention"`` is the learned pooling
+    of SpeechBrain's L2I (``Theta.hard_att``, the authors' code): a bias-free linear map from the
+    ``n_frames`` frames of a clip to one value per component. Attention pooling reads exactly
+    ``n_frames`` frames: longer activations are cropped, shorter ones zero-padded.
 
     Arguments
     ---------
@@ -93,22 +98,42 @@ class Theta(nn.Module):
         NMF dictionary size ``K``.
     n_classes : int
         Classes of the classifier being explained.
+    pooling : str
+        ``"mean"`` or ``"attention"``.
+    n_frames : int, optional
+        Frames of a clip (needed by ``"attention"``).
 
     Example
     -------
     >>> theta = Theta(10, 3)
     >>> theta(torch.rand(2, 10, 50)).shape
     torch.Size([2, 3])
+    >>> att = Theta(10, 3, pooling="attention", n_frames=50)
+    >>> att(torch.rand(2, 10, 50)).shape, att.pool(torch.rand(2, 10, 40)).shape
+    (torch.Size([2, 3]), torch.Size([2, 10]))
     """
 
-    def __init__(self, n_components, n_classes):
+    POOLINGS = ("mean", "attention")
+
+    def __init__(self, n_components, n_classes, pooling="mean", n_frames=None):
         super().__init__()
+        if pooling not in self.POOLINGS:
+            raise ValueError(f"pooling must be one of {self.POOLINGS}, got {pooling!r}")
+        if pooling == "attention":
+            if not n_frames:
+                raise ValueError("attention pooling needs n_frames (the frames of a clip)")
+            self.attention = nn.Linear(int(n_frames), 1, bias=False)
+        self.pooling = pooling
         self.linear = nn.Linear(n_components, n_classes)
 
-    @staticmethod
-    def pool(H):
-        """Time-averaged activations ``[batch, K]``."""
-        return H.mean(dim=-1)
+    def pool(self, H):
+        """Time-pooled activations ``[batch, K]``."""
+        if self.pooling == "mean":
+            return H.mean(dim=-1)
+        n_frames = self.attention.in_features
+        if H.shape[-1] != n_frames:
+            H = F.pad(H, (0, max(0, n_frames - H.shape[-1])))[..., :n_frames]
+        return self.attention(H).squeeze(-1)
 
     def forward(self, H):
         """Logits ``[batch, n_classes]`` of activations ``[batch, K, time]``."""
@@ -117,7 +142,7 @@ class Theta(nn.Module):
     def relevance(self, H, target):
         """Relevance of each component for class ``target``, normalised by its maximum.
 
-        ``relevance_k = weight[c, k] * mean_t H[k]`` divided by its maximum over ``k``; an item
+        ``relevance_k = weight[c, k] * pool(H)[k]`` divided by its maximum over ``k``; an item
         with no positive relevance gets all-zero (no component kept by any ``RT > 0``).
 
         Returns
@@ -128,6 +153,24 @@ class Theta(nn.Module):
         raw = self.linear.weight[target] * self.pool(H)  # [batch, K]
         peak = raw.amax(dim=1, keepdim=True)
         return torch.where(peak > 0, raw / peak.clamp_min(torch.finfo(raw.dtype).tiny), 0.0)
+
+
+def build_theta(n_components, n_classes, pooling="mean", frontend=None, clip_seconds=None):
+    """A :class:`Theta`; attention pooling is sized for clips of ``clip_seconds`` under ``frontend``.
+
+    Example
+    -------
+    >>> from lmac_brain.audio.spectral import SpectralFrontEnd
+    >>> fe = SpectralFrontEnd(16000, 512, 16, 32, n_mels=40)
+    >>> build_theta(8, 3, "attention", fe, 1.0).attention.in_features == fe.n_frames(16000)
+    True
+    """
+    n_frames = None
+    if pooling == "attention":
+        if frontend is None or clip_seconds is None:
+            raise ValueError("attention pooling needs the frontend and the clip length")
+        n_frames = frontend.n_frames(round(frontend.sample_rate * clip_seconds))
+    return Theta(n_components, n_classes, pooling=pooling, n_frames=n_frames)
 
 
 def l2i_mask(dictionary, H, relevance, relevance_threshold, domain, frontend=None,
