@@ -204,7 +204,7 @@ def validate_methods(methods, domains):
                 if isinstance(value, dict) and value and set(value) <= set(DOMAINS) and domain not in value:
                     problems.append(f"{where}: option {key!r} gives no value for domain {domain!r}")
         try:
-            check_options(name, {k: v for k, v in spec.items() if k not in ("explainer", "domains")})
+            check_options(name, {k: v for k, v in spec.items() if k not in HARNESS_KEYS})
         except ConfigurationError as err:
             problems.append(f"{where}: {err}")
         if name not in TRAINED_EXPLAINERS:
