@@ -13,6 +13,7 @@ from conftest import run_recipe
 from torch import nn
 
 from data_prep import prepare_esc50, prepare_ljspeech, prepare_wham
+from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
@@ -20,7 +21,7 @@ from lmac_brain.data.pipelines import classification_dataset
 from lmac_brain.evaluation.conditions import build_condition, build_conditions
 from lmac_brain.evaluation.methods import select_protocol
 from lmac_brain.evaluation.paper_tables import format_paper_tables
-from lmac_brain.evaluation.protocols import PROTOCOLS, apply_mask, masked_in_out, protocol_choices, resolve
+from lmac_brain.evaluation.protocols import PROTOCOLS, protocol_choices, resolve
 from lmac_brain.evaluation.published import PAPER_ROWS
 from lmac_brain.evaluation.tables import CSV_COLUMNS, format_markdown
 from lmac_brain.experiments.setup import load_or_create_label_encoder, peek_hparams

@@ -5,6 +5,7 @@ import os
 import soundfile as sf
 import torch
 
+from lmac_brain.audio.masking import masked_in_out
 from lmac_brain.reporting.plots import save_mask_figure
 
 
@@ -13,17 +14,18 @@ def stft_mask(frontend, mask, domain):
     return mask if domain == "stft" else frontend.mel_to_linear(mask)
 
 
-def listenable_pair(frontend, mag, phase, mask, length):
-    """``(interpretation, residual)`` waveforms: ISTFT of ``M*|X|`` and ``(1-M)*|X|``.
+def listenable_pair(frontend, mag, phase, mask, length, mask_space="linear"):
+    """``(interpretation, residual)`` waveforms: ISTFT of ``M*|X|`` and ``(1-M)*|X|``, the
+    products taken in ``mask_space`` (:func:`~lmac_brain.audio.masking.apply_mask`).
 
-    Both keep the input's phase and have ``length`` samples, so the two add up to the input.
+    Both keep the input's phase and have ``length`` samples; in the linear space the two add up
+    to the input.
     """
-    interpretation = frontend.invert(mask * mag, phase, length)
-    residual = frontend.invert((1 - mask) * mag, phase, length)
-    return interpretation, residual
+    masked_in, masked_out = masked_in_out(mag, mask, mask_space)
+    return frontend.invert(masked_in, phase, length), frontend.invert(masked_out, phase, length)
 
 
-def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=""):
+def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title="", mask_space="linear"):
     """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
 
     ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
@@ -31,7 +33,7 @@ def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=
     """
     os.makedirs(folder, exist_ok=True)
     with torch.no_grad():
-        interpretation, residual = listenable_pair(frontend, mag, phase, mask, wav.shape[-1])
+        interpretation, residual = listenable_pair(frontend, mag, phase, mask, wav.shape[-1], mask_space)
     paths = {}
     rate = frontend.sample_rate
     for kind, signal in (("original", wav), ("interpretation", interpretation), ("residual", residual)):

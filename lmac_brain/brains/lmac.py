@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lmac_brain.audio.listenable import save_interpretation, stft_mask
+from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
 from lmac_brain.metrics import faithfulness_per_item, mask_mean
@@ -22,6 +23,10 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
 
         l_in * CE(f(M*X), y) - l_out * CE(f((1-M)*X), y) + l_s * mean|M| + l_tv * TV(M)
         [+ l_g * guidance(M, X_clean) on items whose similarity to the target >= cct]
+
+    ``M*X`` is :func:`~lmac_brain.audio.masking.apply_mask` in the decoder's mask space:
+    ``M * |X|`` (``linear``) or ``expm1(M * log1p|X|)`` (``log1p``); the listenable outputs
+    use the same space.
 
     The classifier stays in eval mode with frozen parameters and lives outside ``modules``, so
     SpeechBrain neither switches it to train mode nor wraps it in DDP.
@@ -58,11 +63,12 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         mask = self.modules.decoder(hidden, x.shape[1])
         # Masked-in and masked-out share one classifier pass (one batch of 2B items).
         logits_in, logits_out = self.classifier.logits_of_input(
-            torch.cat([mask * x, (1 - mask) * x]), domain
+            torch.cat(masked_in_out(x, mask, decoder.mask_space)), domain
         ).chunk(2)
         return {
             "wavs": wavs, "mag": mag, "phase": phase, "x": x, "mask": mask,
             "logits_full": logits_full, "logits_in": logits_in, "logits_out": logits_out,
+            "mask_space": decoder.mask_space,
         }
 
     def compute_forward(self, batch, stage):
@@ -90,7 +96,9 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             target = self.classifier.domain_input(
                 self.classifier.frontend.magnitude_phase(out["clean"])[0], hp.domain
             )
-            guidance, selected = guidance_loss(mask, out["x"], target, hp.cct, hp.bin_th, hp.guidance_gate)
+            guidance, selected = guidance_loss(
+                mask, out["x"], target, hp.cct, hp.bin_th, hp.guidance_gate, out["mask_space"]
+            )
             loss = loss + hp.l_g * guidance
             if hp.guidance_gate == "reference":
                 l1_weight = (~selected).float()  # the authors drop l1 where guidance applies
@@ -115,7 +123,7 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             save_interpretation(
                 folder, batch.id[i], out["wavs"][i], out["mag"][i], out["phase"][i],
                 stft_mask(frontend, out["mask"][i], self.hparams.domain), frontend,
-                title=f"{batch.id[i]}: predicted {classes[c]} ({probs[i, c]:.2f})",
+                mask_space=out["mask_space"], title=f"{batch.id[i]}: predicted {classes[c]} ({probs[i, c]:.2f})",
             )
             self.n_saved += 1
 
@@ -142,15 +150,15 @@ def binarized_target(target, bin_th):
 GUIDANCE_GATES = ("paper", "reference")
 
 
-def guidance_loss(mask, x, target, cct, bin_th, gate="paper"):
+def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear"):
     """Fine-tuning guidance (paper Sec. 2.1), applied only to items that pass ``cct``.
 
     Items are selected by a cosine similarity (the authors' "normalized dot product") reaching
     ``cct``; selected items get a binary cross-entropy pulling the mask towards the binarized
     clean target. Two gates:
 
-    - ``"paper"`` (the paper's text): the masked-in log spectrogram ``log1p(M*X)`` against the
-      *binarized* clean target;
+    - ``"paper"`` (the paper's text): the masked-in log spectrogram ``log1p(M*X)`` (``M*X`` in
+      ``mask_space``) against the *binarized* clean target;
     - ``"reference"`` (the authors' code): ``M * log1p(X)`` against the *continuous* clean
       ``log1p(X_clean)``. The authors also drop the l1 term of the selected items; the Brain
       does that.
@@ -169,7 +177,7 @@ def guidance_loss(mask, x, target, cct, bin_th, gate="paper"):
         raise ValueError(f"guidance_gate must be one of {GUIDANCE_GATES}, got {gate!r}")
     target_bin = binarized_target(target, bin_th)
     if gate == "paper":
-        masked, reference = torch.log1p(mask * x), target_bin
+        masked, reference = torch.log1p(apply_mask(x, mask, mask_space)), target_bin
     else:
         masked, reference = mask * torch.log1p(x), torch.log1p(target)
     similarity = F.cosine_similarity(masked.flatten(1), reference.flatten(1), dim=1)

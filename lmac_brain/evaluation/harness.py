@@ -22,6 +22,7 @@ import torch
 from speechbrain.dataio.dataloader import make_dataloader
 from tqdm import tqdm
 
+from lmac_brain.audio.masking import check_mask_space, masked_in_out
 from lmac_brain.evaluation.methods import (
     build_explainers,
     enabled,
@@ -29,7 +30,7 @@ from lmac_brain.evaluation.methods import (
     raise_problems,
     validate_methods,
 )
-from lmac_brain.evaluation.protocols import check_mask_space, check_protocol, masked_in_out
+from lmac_brain.evaluation.protocols import check_protocol
 from lmac_brain.evaluation.tables import (
     BASELINE_EXPLAINER,
     KEY_COLUMNS,
@@ -78,7 +79,7 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
     progress_desc : str, optional
         Label of the progress bar.
     mask_space : str
-        How the masks are applied for the metrics (:func:`~lmac_brain.evaluation.protocols.apply_mask`).
+        How the masks are applied for the metrics (:func:`~lmac_brain.audio.masking.apply_mask`).
 
     Returns
     -------
@@ -203,11 +204,12 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
                 if key in done:
                     logger.info("Skipping %s: already in %s", "/".join(key), csv_path)
                     continue
-                explainer = explainers[(domain, method)].to(device)
+                space = spec.get("mask_space") or mask_space
+                explainer = explainers[(domain, method)].to(device).use_mask_space(space)
                 result = evaluate_one(
                     classifier, explainer, condition, test_data, domain, loader_options, device,
                     progress_desc=f"{protocol}/{condition_label}/{domain}/{method}",
-                    mask_space=spec.get("mask_space") or mask_space,
+                    mask_space=space,
                 )
                 row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), **result)
                 append_row(csv_path, row)

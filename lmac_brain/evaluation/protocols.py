@@ -7,21 +7,16 @@ the YAML as a mapping with one value per protocol (``{paper: 10, reference: 50}`
 here, so a reader sees both values side by side and the command line can flip any single one
 (``--smoothgrad_samples=50``). docs/protocols.md lists every switch and why.
 
-The other protocol-level operation lives here too: how a mask is applied when the metrics are
-computed (:func:`apply_mask`). ``linear`` multiplies the magnitude (``M * |X|``, the paper's
-Eq. 3); ``log1p`` multiplies its ``log1p`` (``M * log1p|X|``, then back with ``expm1``), as the
-authors' code does for every method it scores.
+How a mask is applied (``mask_space``: ``linear`` or ``log1p``) is shared by training, the
+explainers and the metrics, so it lives in :mod:`lmac_brain.audio.masking`.
 """
 
-import torch
 
 from lmac_brain.errors import ConfigurationError
 from lmac_brain.models.classifier import DOMAINS
 
 PROTOCOLS = ("paper", "reference")
 """``paper``: the paper's text (our default); ``reference``: the authors' code."""
-
-MASK_SPACES = ("linear", "log1p")
 
 PROTOCOL_TITLES = {
     "paper": "the paper's text",
@@ -104,44 +99,6 @@ def missing_choices(value, protocol=None, domain=None, path=""):
         for k, v in value.items():
             found += missing_choices(v, protocol, domain, f"{path}.{k}" if path else str(k))
     return found
-
-
-def check_mask_space(space):
-    """Raise a clear error for an unknown mask space."""
-    if space not in MASK_SPACES:
-        raise ConfigurationError(f"Unknown mask_space {space!r}: choose one of {MASK_SPACES}")
-    return space
-
-
-def apply_mask(x, mask, space="linear"):
-    """The masked domain input ``x`` (a non-negative magnitude), in ``space``.
-
-    - ``linear``: ``mask * x``;
-    - ``log1p``: ``expm1(mask * log1p(x))``, i.e. the mask multiplies ``log1p(x)`` (the authors'
-      ``X_stft_logpower``, or the log-mel features in the Mel domain), returned as a magnitude so
-      that the classifier's own front-end (``log1p(mel(.))``) reads it unchanged.
-
-    A mask of ones gives ``x`` back in both spaces; a mask of zeros gives silence.
-
-    Example
-    -------
-    >>> x, m = torch.tensor([[0.0, 1.0, 99.0]]), torch.tensor([[0.5, 0.5, 0.5]])
-    >>> apply_mask(x, m, "linear")
-    tensor([[ 0.0000,  0.5000, 49.5000]])
-    >>> apply_mask(x, m, "log1p")  # sqrt(1 + x) - 1
-    tensor([[0.0000, 0.4142, 9.0000]])
-    """
-    if check_mask_space(space) == "linear":
-        return mask * x
-    masked = torch.expm1(mask * torch.log1p(x.clamp_min(0.0)))
-    # Where the mask is 1, x itself: expm1(log1p(x)) differs from x by rounding, which would
-    # count as an "increase" in AI for an all-ones mask.
-    return torch.where(mask == 1, x, masked)
-
-
-def masked_in_out(x, mask, space="linear"):
-    """``(masked-in, masked-out)`` inputs: :func:`apply_mask` of ``mask`` and of ``1 - mask``."""
-    return apply_mask(x, mask, space), apply_mask(x, 1.0 - mask, space)
 
 
 def protocol_choices(value, protocol, path=""):

@@ -13,6 +13,7 @@ import inspect
 import torch
 from torch import nn
 
+from lmac_brain.audio.masking import check_mask_space
 from lmac_brain.errors import ConfigurationError
 from lmac_brain.models.classifier import check_domain
 
@@ -58,6 +59,9 @@ class Explainer(nn.Module, metaclass=abc.ABCMeta):
     # no extra classifier pass is spent computing a target they would not use.
     uses_target = True
 
+    #: The space the mask is meant for (``lmac_brain.audio.masking``); see :meth:`use_mask_space`.
+    mask_space = "linear"
+
     def __init__(self, classifier, domain):
         super().__init__()
         self.classifier = classifier
@@ -68,6 +72,15 @@ class Explainer(nn.Module, metaclass=abc.ABCMeta):
         """Set the explainer's own modules' mode; the classifier always stays in eval mode."""
         super().train(mode)
         self.classifier.eval()
+        return self
+
+    def use_mask_space(self, space):
+        """Explain for masks applied in ``space`` (``"linear"`` or ``"log1p"``); returns ``self``.
+
+        Methods that depend on the space (gradients are taken with respect to the representation
+        the mask multiplies) override this; for the others it only records the space.
+        """
+        self.mask_space = check_mask_space(space)
         return self
 
     def logits(self, x):

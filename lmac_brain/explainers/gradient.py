@@ -4,8 +4,10 @@ Gradients, GradCAM, Guided GradCAM, Guided Backprop and GradientSHAP.
 Each is an :class:`AttributionExplainer`: :meth:`~AttributionExplainer.attribute` gives the raw
 attribution on the grid of the domain input (captum's ``attribute(inputs, target)``), and the
 mask is :func:`~lmac_brain.explainers.base.attribution_to_mask` of it (options ``protocol`` and
-``top_k``). Attributions are taken with respect to the STFT magnitude (domain ``"stft"``, the
-paper's "STFT-Mel" rows) or the mel magnitude (domain ``"mel"``).
+``top_k``). Attributions are taken with respect to the representation the mask multiplies: the
+STFT magnitude (domain ``"stft"``, the paper's "STFT-Mel" rows) or the mel magnitude (domain
+``"mel"``) in the ``linear`` mask space, their ``log1p`` in the ``log1p`` one
+(:meth:`~lmac_brain.explainers.base.Explainer.use_mask_space`).
 
 GradCAM lives on the feature grid of the last conv block (``time / 32, n_mels / 32`` for
 CNN14). It is upsampled bilinearly to ``(time, n_mels)``; in the ``"stft"`` domain each STFT bin
@@ -37,12 +39,13 @@ from captum.attr import (
 )
 from torch import nn
 
+from lmac_brain.audio.masking import from_space, to_space
 from lmac_brain.audio.spectral import mel_to_linear
 from lmac_brain.explainers.base import Explainer, attribution_to_mask, register
 
 
 class DomainModel(nn.Module):
-    """Captum-facing adapter: ``forward(x) = classifier.logits_of_input(x, domain)``.
+    """Captum-facing adapter: ``forward(z) = classifier.logits_of_input(from_space(z), domain)``.
 
     Holds the classifier as a submodule, so captum's hooks find its ``nn.ReLU`` modules and
     layers. Accepts ``[batch, time, freq]`` or a ``[batch, 1, time, freq]`` view.
@@ -56,21 +59,25 @@ class DomainModel(nn.Module):
     nonnegative : bool
         Read negative entries as 0 (magnitudes are non-negative). Used by the methods that add
         Gaussian noise to the input, where ``log1p`` of a negative mel value could be NaN.
+    space : str
+        The mask space of ``z`` (``lmac_brain.audio.masking``): ``z`` is the domain input
+        (``"linear"``) or its ``log1p`` (``"log1p"``).
     """
 
-    def __init__(self, classifier, domain, nonnegative=False):
+    def __init__(self, classifier, domain, nonnegative=False, space="linear"):
         super().__init__()
         self.classifier = classifier
         self.domain = domain
         self.nonnegative = nonnegative
+        self.space = space
 
-    def forward(self, x):
-        """Logits of the domain input ``x``."""
-        if x.dim() == 4:
-            x = x.squeeze(1)
+    def forward(self, z):
+        """Logits of the representation ``z``."""
+        if z.dim() == 4:
+            z = z.squeeze(1)
         if self.nonnegative:
-            x = x.clamp(min=0.0)
-        return self.classifier.logits_of_input(x, self.domain)
+            z = z.clamp(min=0.0)
+        return self.classifier.logits_of_input(from_space(z, self.space), self.domain)
 
 
 class AttributionExplainer(Explainer):
@@ -100,11 +107,19 @@ class AttributionExplainer(Explainer):
 
         Kept out of the submodules, so the classifier appears once in ``state_dict``.
         """
+        model.space = self.mask_space
         self.__dict__["model"] = model
+
+    def use_mask_space(self, space):
+        """Attribute with respect to the representation masked in ``space``."""
+        super().use_mask_space(space)
+        self.model.space = self.mask_space
+        return self
 
     @abc.abstractmethod
     def attribute(self, x, target):
-        """Raw attribution of ``target`` (``[batch]`` long) on the grid of ``x``."""
+        """Raw attribution of ``target`` (``[batch]`` long) on the grid of ``x``, the
+        representation the mask multiplies (the domain input, or its ``log1p``)."""
 
     def explain(self, x, target):
         """Mask of the attribution (see the class docstring)."""
@@ -113,7 +128,7 @@ class AttributionExplainer(Explainer):
         with torch.inference_mode(False), torch.enable_grad():
             if x.is_inference():
                 x, target = x.clone(), target.clone()
-            attr = self.attribute(x.detach(), target)
+            attr = self.attribute(to_space(x.detach(), self.mask_space), target)
         return attribution_to_mask(attr, self.protocol, self.top_k)
 
 

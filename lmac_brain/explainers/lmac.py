@@ -1,10 +1,12 @@
 """L-MAC as an explainer: one classifier pass gives the hidden representations, the trained
 decoder turns them into the mask (so an explanation costs about one classifier forward)."""
 
+import logging
 import os
 
 import torch
 
+from lmac_brain.audio.masking import check_mask_space
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.errors import ConfigurationError
 from lmac_brain.experiments.pretrained import (
@@ -15,6 +17,8 @@ from lmac_brain.experiments.pretrained import (
 )
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.decoder import build_decoder, decoder_domain, decoder_settings
+
+logger = logging.getLogger(__name__)
 
 
 def load_decoder(classifier, domain, source):
@@ -37,6 +41,7 @@ def load_decoder(classifier, domain, source):
             f"{path} is a decoder trained in the {trained_for} domain: it cannot mask in the "
             f"{domain} domain (train one with --domain={domain})"
         )
+    state = {"log1p_space": torch.tensor(False), **state}  # saved before the space was recorded
     decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, **decoder_settings(state))
     load_matching_state(decoder, state, path, f"a decoder of this classifier ({domain} domain)")
     return decoder
@@ -67,6 +72,16 @@ class LMACExplainer(Explainer):
                 raise ConfigurationError("The lmac explainer needs a trained decoder: pass source=...")
             decoder = load_decoder(classifier, domain, source)
         self.decoder = decoder.eval()
+        self.mask_space = decoder.mask_space
+
+    def use_mask_space(self, space):
+        """A decoder's masks are meant for the space it was trained in: scoring them in another
+        one is allowed (a protocol may fix the space for every method) but logged."""
+        if check_mask_space(space) != self.decoder.mask_space:
+            logger.warning("This L-MAC decoder was trained for %s masks; they are applied in %s space",
+                           self.decoder.mask_space, space)
+        self.mask_space = space
+        return self
 
     def explain(self, x, target):
         # L-MAC explains the classifier's own decision, so `target` is not needed.

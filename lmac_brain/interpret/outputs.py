@@ -16,14 +16,16 @@ PEAK_LIMIT = 0.999
 """Outputs whose peak would clip are scaled down together (the three keep adding up)."""
 
 
-def listenable_signals(explanation, frontend):
+def listenable_signals(explanation, frontend, mask_space="linear"):
     """``{"original", "interpretation", "residual"}`` numpy waveforms and the common gain.
 
-    The three are scaled by one gain (1 unless the loudest would clip) so they still add up.
+    The masks are applied in ``mask_space``. The three are scaled by one gain (1 unless the
+    loudest would clip), so in the linear space they still add up.
     """
     with torch.no_grad():
         interpretation, residual = listenable_pair(
-            frontend, explanation.mag, explanation.phase, explanation.mask, explanation.wav.numel()
+            frontend, explanation.mag, explanation.phase, explanation.mask, explanation.wav.numel(),
+            mask_space,
         )
     signals = {
         "original": explanation.wav.numpy(),
@@ -59,10 +61,10 @@ def item_files(item_id):
     }
 
 
-def write_item(folder, item_id, explanation, frontend, title):
+def write_item(folder, item_id, explanation, frontend, title, mask_space="linear"):
     """Write the three wavs and the figure of one explanation; returns the file names and gain."""
     files = item_files(item_id)
-    signals, gain = listenable_signals(explanation, frontend)
+    signals, gain = listenable_signals(explanation, frontend, mask_space)
     for kind in ("original", "interpretation", "residual"):
         sf.write(os.path.join(folder, files[kind]), signals[kind], frontend.sample_rate, subtype=WAV_SUBTYPE)
     save_mask_figure(

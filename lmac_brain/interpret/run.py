@@ -74,7 +74,7 @@ def explain_item(item, resolved, folder, batch_size=8, silence_db=SILENCE_DB):
     result.predicted, result.confidence = top[0]
     result.n_windows = explanation.n_windows
     title = f"{item.id}: predicted {result.predicted} ({result.confidence:.2f}), {resolved.label}"
-    result.files, gain = write_item(folder, item.id, explanation, frontend, title)
+    result.files, gain = write_item(folder, item.id, explanation, frontend, title, resolved.explainer.mask_space)
     result.gain_db = float(20 * np.log10(gain))
     return result
 

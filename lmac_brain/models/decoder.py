@@ -26,6 +26,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lmac_brain.audio.masking import check_mask_space
+
+
+class _MaskSpace(nn.Module):
+    """Records the space the decoder's mask is meant for (``lmac_brain.audio.masking``) in the
+    state dict, so a saved decoder is always applied the way it was trained."""
+
+    def _record_mask_space(self, mask_space):
+        self.register_buffer("log1p_space", torch.tensor(check_mask_space(mask_space) == "log1p"))
+
+    @property
+    def mask_space(self):
+        """``"linear"`` (the mask multiplies ``|X|``) or ``"log1p"`` (it multiplies ``log1p|X|``)."""
+        return "log1p" if bool(self.log1p_space) else "linear"
+
 
 def _conv_block(channels_in, channels_out):
     return nn.Sequential(
@@ -35,7 +50,7 @@ def _conv_block(channels_in, channels_out):
     )
 
 
-class MaskDecoder(nn.Module):
+class MaskDecoder(_MaskSpace):
     """Decode CNN14 hidden representations into a mask in ``[0, 1]`` (variant ``"old"``).
 
     Kept bit-for-bit as it was trained before the full-resolution variants, for comparison.
@@ -69,8 +84,10 @@ class MaskDecoder(nn.Module):
     variant = "old"
     uses_shallow = False  # reads the four deepest representations only
 
-    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None):
+    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None,
+                 mask_space="linear"):
         super().__init__()
+        self._record_mask_space(mask_space)
         # The full-resolution convolution dominates the decoder's cost: keep it narrow.
         out_width = out_width or max(width // 4, 4)
         self.n_mels = n_mels
@@ -110,7 +127,7 @@ def _resize(x, size):
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-class FullResMaskDecoder(nn.Module):
+class FullResMaskDecoder(_MaskSpace):
     """Decode CNN14 hidden representations into a full-resolution mask in ``[0, 1]``.
 
     Variants ``"fullres"`` (``shallow_channels=None``) and ``"fullres_shallow"``. The four
@@ -173,8 +190,9 @@ class FullResMaskDecoder(nn.Module):
     """
 
     def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None,
-                 shallow_channels=None):
+                 shallow_channels=None, mask_space="linear"):
         super().__init__()
+        self._record_mask_space(mask_space)
         if len(hidden_channels) != 4:
             raise ValueError(f"hidden_channels: the four deepest blocks, got {list(hidden_channels)}")
         out_width = out_width or max(width // 8, 4)
@@ -273,11 +291,14 @@ def _upsample_to(x, size):
 VARIANTS = ("old", "fullres", "fullres_shallow")
 
 
-def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, variant="old"):
+def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, variant="old",
+                  mask_space="linear"):
     """A decoder sized for ``embedding_model`` and masking ``domain`` ("stft" | "mel").
 
     ``variant`` is one of ``VARIANTS`` (see the module docstring); ``"fullres_shallow"`` needs
-    an embedding model with ``shallow_channels`` (``Cnn14``).
+    an embedding model with ``shallow_channels`` (``Cnn14``). ``mask_space`` (``"linear"`` or
+    ``"log1p"``, see ``lmac_brain.audio.masking``) is the space its masks are meant for; it is
+    saved with the weights.
 
     Example
     -------
@@ -301,6 +322,7 @@ def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, v
             mel_matrix=mel_matrix,
             width=width,
             out_width=out_width,
+            mask_space=mask_space,
         )
     if variant not in VARIANTS:
         raise ValueError(f"Unknown decoder variant {variant!r}: choose one of {VARIANTS}")
@@ -312,6 +334,7 @@ def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, v
         width=width,
         out_width=out_width,
         shallow_channels=shallow,
+        mask_space=mask_space,
     )
 
 
@@ -321,13 +344,16 @@ def decoder_domain(state):
 
 
 def decoder_settings(state):
-    """``build_decoder`` keyword arguments (width, out_width, variant) of a decoder state dict."""
+    """``build_decoder`` keyword arguments (width, out_width, variant, mask_space) of a decoder
+    state dict (a state saved before the mask space was recorded is a ``linear`` one)."""
     width = state["project.0.weight"].shape[0]
+    space = {"mask_space": "log1p" if bool(state.get("log1p_space", False)) else "linear"}
     if "refine.0.0.weight" in state:
-        return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "old"}
+        return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "old", **space}
     shallow = "project.4.weight" in state
     return {
         "width": width,
         "out_width": state["head.0.weight"].shape[0],
         "variant": "fullres_shallow" if shallow else "fullres",
+        **space,
     }

@@ -9,6 +9,7 @@ checkpoints, conditions), load the classifier, run the harness of
 
 import logging
 
+from lmac_brain.audio.masking import check_mask_space
 from lmac_brain.data.pipelines import classification_dataset, has_ground_truth
 from lmac_brain.evaluation.harness import run_evaluation
 from lmac_brain.evaluation.methods import (
@@ -18,7 +19,7 @@ from lmac_brain.evaluation.methods import (
     validate_configuration,
     without_trained_explainers,
 )
-from lmac_brain.evaluation.protocols import check_mask_space, check_protocol, protocol_choices, resolve
+from lmac_brain.evaluation.protocols import check_protocol, protocol_choices, resolve
 from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.setup import debug_items, setup_experiment
 

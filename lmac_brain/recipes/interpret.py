@@ -18,6 +18,7 @@ import sys
 import torch
 import yaml
 
+from lmac_brain.audio.masking import MASK_SPACES
 from lmac_brain.errors import UsageError, UserFacingError
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
@@ -81,6 +82,9 @@ def build_parser(dataset):
                         help="an option of the explainer, e.g. relevance_threshold=0.4 (repeatable)")
     parser.add_argument("--domain", choices=("stft", "mel"),
                         help="mask domain of a baseline (interpreters use the one they were trained for)")
+    parser.add_argument("--mask_space", choices=MASK_SPACES,
+                        help="apply masks to |X| (linear) or log1p|X| (log1p); gradient methods then attribute "
+                             "with respect to that representation (default: L-MAC's training space, else linear)")
     parser.add_argument("--limit", type=int, help="explain only the first N inputs (sorted files, manifest order)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--batch_size", type=int, default=8, help="windows per classifier call (default 8)")
@@ -118,9 +122,12 @@ def run(argv, dataset):
             interpreter_dir=args.interpreter, options=parse_options(args.option),
             domain=args.domain, device=args.device,
         )
+        if args.mask_space:
+            resolved.explainer.use_mask_space(args.mask_space)
         report = interpret_inputs(
             items, resolved, output, batch_size=args.batch_size, silence_db=args.silence_db,
-            progress=not args.no_progress, settings={"device": args.device},
+            progress=not args.no_progress,
+            settings={"device": args.device, "mask_space": resolved.explainer.mask_space},
         )
     except UserFacingError as err:
         logger.error("%s", err)
