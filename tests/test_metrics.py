@@ -36,12 +36,14 @@ EXPECTED = {
 
 
 def test_metric_names_single_source():
-    assert M.METRIC_NAMES == ("AI", "AD", "AG", "FF", "FidIn", "SPS", "COMP", "MM", "loc_auc", "loc_iou")
+    assert M.METRIC_NAMES == ("AI", "AD", "AG", "FF", "FidIn", "SPS", "COMP", "MM", "loc_auc", "loc_iou",
+                              "SI-SDR", "SDRi")
     torch.manual_seed(0)
     logits = torch.randn(2, 4)
     mask = torch.rand(2, 3, 5)
     out = M.metrics_per_item(logits, logits, logits, mask, ibm=mask > 0.5)
-    assert tuple(out) == M.METRIC_NAMES
+    # Every name but the listenability ones, which need waveforms (listenability_per_item).
+    assert tuple(out) + M.LISTENABILITY_NAMES == M.METRIC_NAMES
     assert all(v.shape == (2,) for v in out.values())
 
 
@@ -379,3 +381,20 @@ def test_cuda_tensors_give_cpu_results():
     acc = M.MetricAccumulator()
     acc.update(gpu)
     assert acc.skipped()["SPS"] == 1
+
+
+def test_si_sdr_rewards_isolating_the_event_and_not_silence():
+    rate, n = 16000, 16000
+    t = torch.arange(n) / rate
+    event = (torch.sin(2 * math.pi * 440 * t) * (t > 0.5)).unsqueeze(0)
+    noise = 0.3 * torch.randn(1, n, generator=torch.Generator().manual_seed(0))
+    mixture = event + noise
+    # The input against itself: SDRi 0; the event alone: far above; silence: no better than 0 dB.
+    assert float(M.listenability_per_item(mixture, mixture, event)["SDRi"]) == pytest.approx(0.0, abs=1e-4)
+    isolated = M.listenability_per_item(event + 0.01 * noise, mixture, event)
+    assert float(isolated["SDRi"]) > 25 and float(isolated["SI-SDR"]) > 35
+    silent = M.listenability_per_item(torch.zeros_like(mixture), mixture, event)
+    assert float(silent["SI-SDR"]) == pytest.approx(0.0, abs=1e-6) and float(silent["SDRi"]) < 0
+    # Scale does not matter; a silent event makes the item undefined (skipped, NaN).
+    assert float(M.si_sdr(3 * mixture, event)) == pytest.approx(float(M.si_sdr(mixture, event)), abs=1e-4)
+    assert torch.isnan(M.si_sdr(mixture, torch.zeros_like(event))).all()

@@ -1,6 +1,7 @@
 """The L-MAC recipe end to end: both stages, listenable outputs, resume, missing classifier, DDP."""
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -31,11 +32,13 @@ def test_lmac_trains_resumes_writes_listenable_and_finetunes(tiny_twin, tiny_cla
     assert "Loading a checkpoint" in proc.stdout + proc.stderr
     log = (stage1 / "train_log.txt").read_text()
     assert re.findall(r"^epoch: (\d+)", log, re.M) == ["1", "2"]
-    for key in ("AI", "AD", "AG", "FF", "FidIn", "MM"):
+    # SI-SDR/SDRi: the twin's valid/test items carry their clean event.
+    for key in ("AI", "AD", "AG", "FF", "FidIn", "MM", "SI-SDR", "SDRi"):
         assert f"valid {key}:" in log and f"test {key}:" in log
 
     metrics = json.loads((stage1 / "test_metrics.json").read_text())
     assert 0 <= metrics["FidIn"] <= 1 and 0 <= metrics["MM"] <= 1
+    assert math.isfinite(metrics["SDRi"]) and math.isfinite(metrics["SI-SDR"])
     listen = stage1 / "listenable" / "test"
     originals = sorted(listen.glob("*_original.wav"))
     assert len(originals) == 2

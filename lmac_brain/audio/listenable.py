@@ -5,7 +5,7 @@ import os
 import soundfile as sf
 import torch
 
-from lmac_brain.audio.masking import masked_in_out
+from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.reporting.plots import save_mask_figure
 
 
@@ -19,10 +19,18 @@ def listenable_pair(frontend, mag, phase, mask, length, mask_space="linear"):
     products taken in ``mask_space`` (:func:`~lmac_brain.audio.masking.apply_mask`).
 
     Both keep the input's phase and have ``length`` samples; in the linear space the two add up
-    to the input.
+    to the input. ``mag``, ``phase`` and ``mask`` are ``[time, freq]`` or ``[batch, time, freq]``
+    on the STFT grid.
     """
     masked_in, masked_out = masked_in_out(mag, mask, mask_space)
     return frontend.invert(masked_in, phase, length), frontend.invert(masked_out, phase, length)
+
+
+def interpretation_waveform(frontend, mag, phase, mask, domain, length, mask_space="linear"):
+    """The interpretation alone (ISTFT of ``M*|X|`` in ``mask_space``, the input's phase), for a
+    mask of ``domain`` (a Mel mask is spread over the STFT bins first)."""
+    masked = apply_mask(mag, stft_mask(frontend, mask, domain), mask_space)
+    return frontend.invert(masked, phase, length)
 
 
 def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title="", mask_space="linear"):

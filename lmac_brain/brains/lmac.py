@@ -7,11 +7,11 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from lmac_brain.audio.listenable import save_interpretation, stft_mask
+from lmac_brain.audio.listenable import interpretation_waveform, save_interpretation, stft_mask
 from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
-from lmac_brain.metrics import faithfulness_per_item, mask_mean
+from lmac_brain.metrics import faithfulness_per_item, listenability_per_item, mask_mean
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +107,19 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
         self.metrics.update({"MM": mask_mean(mask)})
         if stage != sb.Stage.TRAIN:
+            if hasattr(batch, "event_sig"):
+                self.metrics.update(self._listenability(out, batch))
             self._maybe_save_listenable(out, batch, stage)
         return loss
+
+    def _listenability(self, out, batch):
+        """SI-SDR and SDRi of the interpretation waveforms against the clean events."""
+        with torch.no_grad():
+            interpretation = interpretation_waveform(
+                self.classifier.frontend, out["mag"], out["phase"], out["mask"], self.hparams.domain,
+                out["wavs"].shape[-1], out["mask_space"],
+            )
+        return listenability_per_item(interpretation, out["wavs"], batch.event_sig.data.to(self.device))
 
     def _maybe_save_listenable(self, out, batch, stage):
         budget = self.hparams.n_listenable - self.n_saved

@@ -60,15 +60,21 @@ def has_ground_truth(manifest):
     return bool(data) and all("event_wav" in entry for entry in data.values())
 
 
-def classification_datasets(hparams, ground_truth=False):
-    """Train/valid/test datasets from ``hparams['manifests']`` and ``hparams['label_encoder']``."""
+def classification_datasets(hparams, ground_truth=False, ground_truth_where_available=()):
+    """Train/valid/test datasets from ``hparams['manifests']`` and ``hparams['label_encoder']``.
+
+    ``ground_truth``: every split yields ``event_sig``; ``ground_truth_where_available``: the
+    splits listed do when their manifest carries the clean events (a synthetic twin).
+    """
+    manifests = hparams["manifests"]
     return {
         split: classification_dataset(
-            hparams["manifests"][split],
+            manifests[split],
             hparams["sample_rate"],
             hparams["clip_seconds"],
             hparams["label_encoder"],
-            ground_truth=ground_truth,
+            ground_truth=ground_truth
+            or (split in ground_truth_where_available and has_ground_truth(manifests[split])),
         )
         for split in ("train", "valid", "test")
     }

@@ -4,7 +4,8 @@ For each ``(condition, domain, method)`` the harness contaminates the test clips
 (:mod:`lmac_brain.evaluation.conditions`), computes the domain input of the mixture, explains the
 classifier's own decision ``c = argmax f(X)`` with the method (:mod:`lmac_brain.explainers`),
 and scores the mask with :mod:`lmac_brain.metrics` (AI, AD, AG, FF, FidIn, SPS, COMP, MM, and
-``loc_auc``/``loc_iou`` when the items carry their clean event). ``sec_per_item`` is the
+``loc_auc``/``loc_iou``, and ``SI-SDR``/``SDRi`` of the interpretation waveform, when the items
+carry their clean event). ``sec_per_item`` is the
 explainer's time only, divided by the number of items. Results go to ``metrics.csv`` and
 ``metrics.md`` (:mod:`lmac_brain.evaluation.tables`).
 
@@ -22,6 +23,7 @@ import torch
 from speechbrain.dataio.dataloader import make_dataloader
 from tqdm import tqdm
 
+from lmac_brain.audio.listenable import interpretation_waveform
 from lmac_brain.audio.masking import check_mask_space, masked_in_out
 from lmac_brain.evaluation.methods import (
     build_explainers,
@@ -45,6 +47,7 @@ from lmac_brain.metrics import (
     MetricAccumulator,
     ad_reference_per_item,
     ideal_binary_mask,
+    listenability_per_item,
     metrics_per_item,
 )
 
@@ -99,7 +102,7 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
         for copy in range(copies):
             mixed = condition.mix(wavs, batch.id, copy)
             mixture = mixed.mixture.to(device)
-            mag, _ = frontend.magnitude_phase(mixture)
+            mag, phase = frontend.magnitude_phase(mixture)
             x = classifier.domain_input(mag, domain)
             with torch.no_grad():
                 logits_full = classifier.logits_of_input(x, domain)
@@ -124,6 +127,11 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
                 ibm = ideal_binary_mask(
                     classifier.domain_input(event_mag, domain), classifier.domain_input(rest_mag, domain)
                 )
+                with torch.no_grad():
+                    interpretation = interpretation_waveform(
+                        frontend, mag, phase, mask, domain, mixture.shape[-1], mask_space
+                    )
+                accumulator.update(listenability_per_item(interpretation, mixture, event))
             accumulator.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
             accumulator.update({"AD_ref": ad_reference_per_item(logits_full, logits_in)})
             if hasattr(batch, "class_index"):

@@ -15,7 +15,7 @@ import os
 
 from lmac_brain.evaluation.protocols import PROTOCOL_TITLES, PROTOCOLS
 from lmac_brain.evaluation.published import PAPER_ROWS, TABLES
-from lmac_brain.metrics import METRIC_NAMES
+from lmac_brain.metrics import LISTENABILITY_NAMES, LOCALIZATION_NAMES, METRIC_NAMES
 from lmac_brain.reporting.results_csv import append_csv_row, read_csv_rows
 from lmac_brain.reporting.tables import format_table
 
@@ -148,7 +148,8 @@ def _protocol_tables(rows, protocol, baselines, method_order):
         columns = list(TABLE_COLUMNS)
         if protocol == "reference":
             columns.insert(columns.index("AD") + 1, "AD_ref")
-        columns += [c for c in ("loc_auc", "loc_iou") if any(r.get(c) not in (None, "") for r in block)]
+        columns += [c for c in LOCALIZATION_NAMES + LISTENABILITY_NAMES
+                    if any(r.get(c) not in (None, "") for r in block)]
         table = [
             {"method": r.get("label") or r["method"], "n": r["n"], **{c: _number(r.get(c)) for c in columns},
              "sec/item": _seconds(r.get("sec_per_item"))}

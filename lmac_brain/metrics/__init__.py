@@ -4,7 +4,8 @@ The L-MAC Brain (valid/test logging), the evaluation harness and the sanity chec
 their metrics from this package, and metric names live only in :data:`METRIC_NAMES`
 (:mod:`lmac_brain.metrics.names`). One module per family: :mod:`~lmac_brain.metrics.faithfulness`,
 :mod:`~lmac_brain.metrics.quantus_scores`, :mod:`~lmac_brain.metrics.localization`,
-:mod:`~lmac_brain.metrics.accumulator`; :func:`metrics_per_item` computes them all.
+:mod:`~lmac_brain.metrics.listenability`, :mod:`~lmac_brain.metrics.accumulator`;
+:func:`metrics_per_item` computes all but the listenability ones (they need waveforms).
 
 Conventions. ``c = argmax f(X)`` is the classifier's decision on the full
 input, ``f`` the softmax probabilities; ``M * X`` is the masked-in input, ``(1 - M) * X`` the
@@ -24,6 +25,8 @@ name          per-item value                                         better
 ``MM``        mean mask value                                        --
 ``loc_auc``   ROC-AUC of the mask against the ideal binary mask      larger
 ``loc_iou``   IoU of ``mask >= 0.5`` with the ideal binary mask      larger
+``SI-SDR``    SI-SDR (dB) of the interpretation vs the clean event   larger
+``SDRi``      ``SI-SDR`` minus that of the input itself (dB)         larger
 ============  =====================================================  =============
 
 Items a metric is undefined for are *skipped and counted*, never turned into a crash or a NaN
@@ -38,8 +41,15 @@ Maps and masks are ``[batch, time, freq]`` or ``[batch, 1, time, freq]``; CUDA t
 
 from lmac_brain.metrics.accumulator import MetricAccumulator
 from lmac_brain.metrics.faithfulness import AG_EPS, ad_reference_per_item, faithfulness_per_item, mask_mean
+from lmac_brain.metrics.listenability import listenability_per_item, si_sdr
 from lmac_brain.metrics.localization import ideal_binary_mask, localization_per_item, roc_auc_per_item
-from lmac_brain.metrics.names import FAITHFULNESS_NAMES, LOCALIZATION_NAMES, METRIC_NAMES, QUANTUS_NAMES
+from lmac_brain.metrics.names import (
+    FAITHFULNESS_NAMES,
+    LISTENABILITY_NAMES,
+    LOCALIZATION_NAMES,
+    METRIC_NAMES,
+    QUANTUS_NAMES,
+)
 from lmac_brain.metrics.per_item import metrics_per_item
 from lmac_brain.metrics.quantus_scores import (
     degenerate_maps,
@@ -49,8 +59,8 @@ from lmac_brain.metrics.quantus_scores import (
 )
 
 __all__ = [
-    "AG_EPS", "FAITHFULNESS_NAMES", "LOCALIZATION_NAMES", "METRIC_NAMES", "QUANTUS_NAMES",
+    "AG_EPS", "FAITHFULNESS_NAMES", "LISTENABILITY_NAMES", "LOCALIZATION_NAMES", "METRIC_NAMES", "QUANTUS_NAMES",
     "MetricAccumulator", "ad_reference_per_item", "degenerate_maps", "faithfulness_per_item", "ideal_binary_mask",
-    "localization_per_item", "mask_mean", "metrics_per_item", "quantus_complexity",
-    "quantus_per_item", "quantus_sparseness", "roc_auc_per_item",
+    "listenability_per_item", "localization_per_item", "mask_mean", "metrics_per_item", "quantus_complexity",
+    "quantus_per_item", "quantus_sparseness", "roc_auc_per_item", "si_sdr",
 ]
