@@ -28,10 +28,13 @@ Modules, one concern each:
 * :mod:`~lmac_brain.synthetic.events`: the sound-event classes;
 * :mod:`~lmac_brain.synthetic.background`: the background bed and the distractors;
 * :mod:`~lmac_brain.synthetic.speech`: speech-like signals;
-* :mod:`~lmac_brain.synthetic.render`: one event-over-background clip (levels, mixing, PCM_16)
-  and its ``events.csv`` row; why the background says nothing about the class;
+* :mod:`~lmac_brain.synthetic.render`: one event-over-background clip (levels, mixing, PCM_16);
+  why the background says nothing about the class;
+* :mod:`~lmac_brain.synthetic.ground_truth`: the event and background files beside every clip
+  and ``events.csv``;
 * :mod:`~lmac_brain.synthetic.seeds`, :mod:`~lmac_brain.synthetic.sources`,
-  :mod:`~lmac_brain.synthetic.checks`: per-item seeds, source ids and takes, argument checks;
+  :mod:`~lmac_brain.synthetic.checks`: per-item seeds, the clips of each source (ids, takes),
+  argument checks;
 * :mod:`~lmac_brain.synthetic.writer`: the idempotent writer of a twin root and its marker;
 * :mod:`~lmac_brain.synthetic.esc50`, :mod:`~lmac_brain.synthetic.us8k`,
   :mod:`~lmac_brain.synthetic.wham`, :mod:`~lmac_brain.synthetic.ljspeech`: one layout each;

@@ -37,19 +37,21 @@ def _parser():
         p.add_argument("--log-level", default=argparse.SUPPRESS,
                        help="logging level, e.g. WARNING (default: INFO)")
 
+    def classes(p, clips_per_class_per_fold):
+        p.add_argument("--n-classes", type=int, default=10,
+                       help=f"2..{len(EVENT_CLASSES)} (default: 10)")
+        p.add_argument("--clips-per-class-per-fold", type=int, default=clips_per_class_per_fold,
+                       help=f"(default: {clips_per_class_per_fold})")
+
     p = sub.add_parser("esc50", help="ESC-50 layout (5 folds, 44.1 kHz, 5 s)")
     common(p)
-    p.add_argument("--n-classes", type=int, default=10,
-                   help=f"2..{len(EVENT_CLASSES)} (default: 10)")
-    p.add_argument("--clips-per-class-per-fold", type=int, default=8, help="(default: 8)")
+    classes(p, 8)
     p.add_argument("--clip-seconds", type=float, default=5.0, help="(default: 5.0)")
     p.add_argument("--sample-rate", type=int, default=44100, help="(default: 44100)")
 
     p = sub.add_parser("us8k", help="UrbanSound8K layout (10 folds, mixed rates, <= 4 s)")
     common(p)
-    p.add_argument("--n-classes", type=int, default=10,
-                   help=f"2..{len(EVENT_CLASSES)} (default: 10)")
-    p.add_argument("--clips-per-class-per-fold", type=int, default=4, help="(default: 4)")
+    classes(p, 4)
     p.add_argument("--max-seconds", type=float, default=4.0, help="(default: 4.0)")
 
     p = sub.add_parser("wham", help="WHAM! noise layout (wham_noise/{tr,cv,tt})")

@@ -6,17 +6,16 @@ import numpy as np
 
 from lmac_brain.synthetic.checks import check_positive, check_range, check_seed
 from lmac_brain.synthetic.events import EVENT_CLASSES, check_n_classes
+from lmac_brain.synthetic.ground_truth import CLIP_FOLDERS, write_clip, write_events
 from lmac_brain.synthetic.render import (
     BACKGROUND_DBFS_RANGE,
     EVENT_FRACTION_RANGE,
-    EVENTS_HEADER,
     MAX_DISTRACTORS,
     SNR_DB_RANGE,
-    event_row,
     render_clip,
 )
 from lmac_brain.synthetic.seeds import CLIP, META, TAG_ESC50
-from lmac_brain.synthetic.sources import group_sizes, unique_ids
+from lmac_brain.synthetic.sources import takes, unique_ids
 from lmac_brain.synthetic.writer import TwinWriter, csv_bytes, progress
 
 logger = logging.getLogger(__name__)
@@ -95,18 +94,11 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, clip_seconds=clip_seconds,
                   sample_rate=sample_rate, seed=seed, classes=list(EVENT_CLASSES[:n_classes]),
                   background_dbfs_range=list(BACKGROUND_DBFS_RANGE), **difficulty)
-    writer = TwinWriter(root, "ESC-50", params,
-                        ["audio", "ground_truth/event", "ground_truth/background"])
+    writer = TwinWriter(root, "ESC-50", params, CLIP_FOLDERS)
 
     meta_rng = np.random.default_rng([seed, TAG_ESC50, META])
-    clips = []  # (fold, target, k, src, take)
-    for fold in range(1, ESC50_FOLDS + 1):
-        for target in range(n_classes):
-            k = 0
-            for size in group_sizes(meta_rng, cpf):
-                for take in range(size):
-                    clips.append([fold, target, k, None, "ABC"[take]])
-                    k += 1
+    clips = [[fold, target, k, None, "ABC"[take]]  # (fold, target, k, src, take)
+             for fold, target, k, take in takes(meta_rng, ESC50_FOLDS, n_classes, cpf)]
     sources = unique_ids(meta_rng, sum(c[4] == "A" for c in clips), 100000, 1000000)
     src_iter = iter(sources)
     for clip in clips:
@@ -118,19 +110,15 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     with progress(len(clips), "ESC-50 twin") as bar:
         for fold, target, k, src, take in clips:
             rng = np.random.default_rng([seed, TAG_ESC50, CLIP, fold, target, k])
-            mixture, event, background, info = render_clip(rng, target, n, sample_rate, 1, **difficulty)
+            rendered = render_clip(rng, target, n, sample_rate, 1, **difficulty)
             name = f"{fold}-{src}-{take}-{target}.wav"
-            writer.wav(f"audio/{name}", mixture, sample_rate)
-            writer.wav(f"ground_truth/event/{name}", event, sample_rate)
-            writer.wav(f"ground_truth/background/{name}", background, sample_rate)
+            events.append(write_clip(writer, name, target, rendered, sample_rate, 1))
             rows.append([name, fold, target, EVENT_CLASSES[target], str(target % 2 == 0),
                          src, take])
-            events.append(event_row(name, target, info, sample_rate, 1))
             bar.update(1)
     rows.sort(key=lambda r: r[0])
-    events.sort(key=lambda r: r[0])
     writer.text("meta/esc50.csv", csv_bytes(
         ["filename", "fold", "target", "category", "esc10", "src_file", "take"], rows))
-    writer.text("ground_truth/events.csv", csv_bytes(EVENTS_HEADER, events))
+    write_events(writer, events)
     logger.info("ESC-50 twin: %d clips of %d classes in %s", len(rows), n_classes, writer.root)
     return writer.finish()

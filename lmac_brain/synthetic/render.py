@@ -23,8 +23,8 @@ that hears only the ``ground_truth/background/`` files can do no better than cha
 
 The clean event and the background (everything else) have the same rate, channels and length
 as the mixture, and ``mixture == event + background`` holds exactly on the PCM_16 sample
-values. ``ground_truth/events.csv`` (:data:`EVENTS_HEADER`, one :func:`event_row` a clip) lists
-each event's onset, offset, nominal frequency range, SNR and distractors.
+values; :mod:`lmac_brain.synthetic.ground_truth` writes them beside the mixture, with each
+event's onset, offset, nominal frequency range, SNR and distractors in ``events.csv``.
 """
 
 import math
@@ -133,15 +133,3 @@ def render_clip(rng, target, n, sr, channels, snr_db_range=SNR_DB_RANGE,
     info = dict(category=name, onset=onset, offset=onset + length, f_low=f_low, f_high=f_high,
                 snr_db=snr_db, distractors=";".join(kinds))
     return mixture_q, event_q, background_q, info
-
-
-#: Columns of ``ground_truth/events.csv`` (one :func:`event_row` a clip).
-EVENTS_HEADER = ["path", "target", "category", "onset_s", "offset_s", "f_low_hz", "f_high_hz",
-                 "snr_db", "distractors", "sample_rate", "channels"]
-
-
-def event_row(rel, target, info, sr, channels):
-    """The ``events.csv`` row of the clip ``rel`` from the ``info`` of :func:`render_clip`."""
-    return [rel, target, info["category"], f"{info['onset'] / sr:.6f}",
-            f"{info['offset'] / sr:.6f}", f"{info['f_low']:.1f}", f"{info['f_high']:.1f}",
-            f"{info['snr_db']:.3f}", info["distractors"], sr, channels]

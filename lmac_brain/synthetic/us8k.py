@@ -11,15 +11,10 @@ import numpy as np
 
 from lmac_brain.synthetic.checks import check_positive, check_seed
 from lmac_brain.synthetic.events import EVENT_CLASSES, check_n_classes
-from lmac_brain.synthetic.render import (
-    BACKGROUND_DBFS_RANGE,
-    EVENTS_HEADER,
-    SNR_DB_RANGE,
-    event_row,
-    render_clip,
-)
+from lmac_brain.synthetic.ground_truth import CLIP_FOLDERS, write_clip, write_events
+from lmac_brain.synthetic.render import BACKGROUND_DBFS_RANGE, SNR_DB_RANGE, render_clip
 from lmac_brain.synthetic.seeds import CLIP, META, TAG_US8K
-from lmac_brain.synthetic.sources import group_sizes, unique_ids
+from lmac_brain.synthetic.sources import takes, unique_ids
 from lmac_brain.synthetic.writer import TwinWriter, csv_bytes, progress
 
 logger = logging.getLogger(__name__)
@@ -89,20 +84,12 @@ def make_us8k_twin(root, n_classes=10, clips_per_class_per_fold=4, max_seconds=4
                   seed=seed, snr_db_range=list(SNR_DB_RANGE),
                   background_dbfs_range=list(BACKGROUND_DBFS_RANGE),
                   classes=list(EVENT_CLASSES[:n_classes]))
-    writer = TwinWriter(root, "UrbanSound8K", params,
-                        ["audio", "ground_truth/event", "ground_truth/background"])
+    writer = TwinWriter(root, "UrbanSound8K", params, CLIP_FOLDERS)
     for fold in range(1, US8K_FOLDS + 1):
         (writer.root / "audio" / f"fold{fold}").mkdir(parents=True, exist_ok=True)
 
     meta_rng = np.random.default_rng([seed, TAG_US8K, META])
-    clips = []  # fold, class, k, slice index within its source
-    for fold in range(1, US8K_FOLDS + 1):
-        for target in range(n_classes):
-            k = 0
-            for size in group_sizes(meta_rng, cpf):
-                for slice_idx in range(size):
-                    clips.append([fold, target, k, slice_idx])
-                    k += 1
+    clips = takes(meta_rng, US8K_FOLDS, n_classes, cpf)  # slice index within its source last
     total = len(clips)
     n_sources = sum(c[3] == 0 for c in clips)
     fs_ids = iter(unique_ids(meta_rng, n_sources, 1000, 200000))
@@ -123,22 +110,17 @@ def make_us8k_twin(root, n_classes=10, clips_per_class_per_fold=4, max_seconds=4
             n = max(2, int(math.floor(seconds * sr + 1e-9)))
             channels = 2 if stereo[i] else 1
             rng = np.random.default_rng([seed, TAG_US8K, CLIP, fold, target, k])
-            mixture, event, background, info = render_clip(rng, target, n, sr, channels)
+            rendered = render_clip(rng, target, n, sr, channels)
             name = f"{fs_id}-{target}-{occurrence}-{slice_idx}.wav"
-            rel = f"fold{fold}/{name}"
-            writer.wav(f"audio/{rel}", mixture, sr)
-            writer.wav(f"ground_truth/event/{rel}", event, sr)
-            writer.wav(f"ground_truth/background/{rel}", background, sr)
+            events.append(write_clip(writer, f"fold{fold}/{name}", target, rendered, sr, channels))
             start = source_start + slice_idx * max_seconds
             rows.append([name, fs_id, round(start, 6), round(start + n / sr, 6),
                          int(salience[i]), fold, target, EVENT_CLASSES[target]])
-            events.append(event_row(rel, target, info, sr, channels))
             bar.update(1)
     rows.sort(key=lambda r: r[0])
-    events.sort(key=lambda r: r[0])
     writer.text("metadata/UrbanSound8K.csv", csv_bytes(
         ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"],
         rows))
-    writer.text("ground_truth/events.csv", csv_bytes(EVENTS_HEADER, events))
+    write_events(writer, events)
     logger.info("UrbanSound8K twin: %d clips of %d classes in %s", total, n_classes, writer.root)
     return writer.finish()
