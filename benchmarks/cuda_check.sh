@@ -46,9 +46,9 @@ fi
 if [[ $PARTS == *3* ]]; then
 part "3/3 paper-size pipeline on a synthetic ESC-50 twin, $EPOCHS epochs"
 DATA="$OUT/data"
-run "$PY" -m lmac_brain.synthetic.twins esc50 --out "$DATA/ESC50" --n-classes 10 \
+run "$PY" -m lmac_brain.synthetic esc50 --out "$DATA/ESC50" --n-classes 10 \
     --clips-per-class-per-fold 4 --clip-seconds 5.0 --log-level WARNING
-run "$PY" -m lmac_brain.synthetic.twins wham --out "$DATA/wham" --log-level WARNING
+run "$PY" -m lmac_brain.synthetic wham --out "$DATA/wham" --log-level WARNING
 COMMON=(--data_folder="$DATA/ESC50" --wham_folder="$DATA/wham" --add_wham_noise=True
         --device="$DEVICE" --number_of_epochs="$EPOCHS" "${EXTRA[@]}")
 RES="$OUT/results/esc50"

@@ -101,7 +101,7 @@ def prepare_esc50(
     Example
     -------
     >>> import json, shutil, tempfile
-    >>> from lmac_brain.synthetic.twins import make_esc50_twin
+    >>> from lmac_brain.synthetic import make_esc50_twin
     >>> tmp = Path(tempfile.mkdtemp())
     >>> root = make_esc50_twin(tmp / "esc", n_classes=2, clips_per_class_per_fold=1,
     ...                        clip_seconds=0.2, sample_rate=8000)

@@ -97,7 +97,7 @@ def prepare_ljspeech(data_folder, save_folder, download=False, *, url=LJSPEECH_U
     Example
     -------
     >>> import json, shutil, tempfile
-    >>> from lmac_brain.synthetic.twins import make_ljspeech_twin
+    >>> from lmac_brain.synthetic import make_ljspeech_twin
     >>> tmp = Path(tempfile.mkdtemp())
     >>> _ = make_ljspeech_twin(tmp, n_files=2, seconds=0.2)
     >>> manifest = json.load(open(prepare_ljspeech(tmp, tmp / "manifests")["all"]))

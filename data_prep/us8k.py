@@ -90,7 +90,7 @@ def prepare_us8k(
     Example
     -------
     >>> import json, shutil, tempfile
-    >>> from lmac_brain.synthetic.twins import make_us8k_twin
+    >>> from lmac_brain.synthetic import make_us8k_twin
     >>> tmp = Path(tempfile.mkdtemp())
     >>> root = make_us8k_twin(tmp / "us8k", n_classes=2, clips_per_class_per_fold=1,
     ...                       max_seconds=0.2)

@@ -69,7 +69,7 @@ def prepare_wham(data_folder, save_folder, download=False, *, url=WHAM_NOISE_URL
     Example
     -------
     >>> import json, shutil, tempfile
-    >>> from lmac_brain.synthetic.twins import make_wham_twin
+    >>> from lmac_brain.synthetic import make_wham_twin
     >>> tmp = Path(tempfile.mkdtemp())
     >>> _ = make_wham_twin(tmp, files_per_split=(2, 1, 1), seconds=0.2)
     >>> paths = prepare_wham(tmp, tmp / "manifests")

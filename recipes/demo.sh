@@ -13,10 +13,10 @@ start=$(date +%s)
 step() { printf '\n=== [%s] %s (%ds elapsed)\n' "$1" "$2" "$(( $(date +%s) - start ))"; }
 
 step 1/8 "Synthetic twins (ground truth kept beside every clip) in $DATA"
-$PY -m lmac_brain.synthetic.twins esc50 --out "$DATA/ESC50" --n-classes 10 \
+$PY -m lmac_brain.synthetic esc50 --out "$DATA/ESC50" --n-classes 10 \
     --clips-per-class-per-fold 8 --clip-seconds 2.0 --seed "$SEED" --log-level WARNING
-$PY -m lmac_brain.synthetic.twins wham --out "$DATA/wham" --seed "$SEED" --log-level WARNING
-$PY -m lmac_brain.synthetic.twins ljspeech --out "$DATA/ljspeech" --seed "$SEED" --log-level WARNING
+$PY -m lmac_brain.synthetic wham --out "$DATA/wham" --seed "$SEED" --log-level WARNING
+$PY -m lmac_brain.synthetic ljspeech --out "$DATA/ljspeech" --seed "$SEED" --log-level WARNING
 
 COMMON=(--data_folder="$DATA/ESC50" --wham_folder="$DATA/wham")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmac_brain.synthetic.twins import make_esc50_twin, make_wham_twin
+from lmac_brain.synthetic import make_esc50_twin, make_wham_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from lmac_brain.evaluation.conditions import (
     build_conditions,
 )
 from lmac_brain.experiments.setup import load_or_create_label_encoder
-from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
+from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 SAMPLE_RATE = 16000
 CLIP_SECONDS = 1.0

@@ -23,7 +23,7 @@ from data_prep import (
 )
 from data_prep import download as dl
 from data_prep.common import manifest_classes, write_json_atomic
-from lmac_brain.synthetic.twins import (
+from lmac_brain.synthetic import (
     make_esc50_twin,
     make_ljspeech_twin,
     make_us8k_twin,

@@ -20,7 +20,7 @@ from lmac_brain.evaluation.methods import (
 )
 from lmac_brain.evaluation.tables import format_markdown
 from lmac_brain.recipes.evaluate import run
-from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
+from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = ("protocol,dataset,condition,domain,method,label,n,accuracy,AI,AD,AD_ref,AG,FF,FidIn,SPS,COMP,MM,"

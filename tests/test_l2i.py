@@ -16,7 +16,7 @@ from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.l2i import Psi, Theta, l2i_mask
 from lmac_brain.models.nmf import NMFDictionary, learn_nmf
-from lmac_brain.synthetic.twins import make_esc50_twin
+from lmac_brain.synthetic import make_esc50_twin
 
 REPO = Path(__file__).resolve().parents[1]
 K = 6

@@ -9,13 +9,10 @@ import soundfile as sf
 import torch
 import yaml
 
-from lmac_brain.listening.webmushra import (
-    CONTROL_LABELS,
-    MAX_SECONDS,
-    aggregate_mushra,
-    mos_markdown,
-    read_mushra_csv,
-)
+from lmac_brain.listening.config import CONTROL_LABELS, MAX_SECONDS
+from lmac_brain.listening.mos import aggregate_mushra
+from lmac_brain.listening.ratings import read_mushra_csv
+from lmac_brain.listening.report import mos_markdown
 from lmac_brain.recipes.listening_test import EXIT_OK, EXIT_SETUP, run
 
 # Two listeners x two recordings, as webMUSHRA's service/write.php writes mushra.csv (the

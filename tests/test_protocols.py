@@ -33,7 +33,7 @@ from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder
 from lmac_brain.models.l2i import Psi, Theta, build_theta
 from lmac_brain.models.nmf import NMFDictionary
-from lmac_brain.synthetic.twins import make_esc50_twin, make_ljspeech_twin, make_wham_twin
+from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE, CLIP_SECONDS = 16000, 1.0

@@ -123,7 +123,7 @@ def test_classifier_under_ddp_gives_one_set_of_outputs(tiny_twin, tmp_path):
 
 
 def test_us8k_classifier_recipe_reads_mixed_rates_and_channels(tmp_path):
-    from lmac_brain.synthetic.twins import make_us8k_twin
+    from lmac_brain.synthetic import make_us8k_twin
 
     data = make_us8k_twin(tmp_path / "US8K", n_classes=3, clips_per_class_per_fold=1, max_seconds=1.5, seed=0)
     out = tmp_path / "out"

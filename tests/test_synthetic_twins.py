@@ -1,4 +1,4 @@
-"""Tests of the synthetic dataset twins (lmac_brain/synthetic/twins.py).
+"""Tests of the synthetic dataset twins (the lmac_brain/synthetic/ package and its command line).
 
 Tiny twins only (short clips, few clips per class), shared per module through fixtures.
 """
@@ -16,7 +16,8 @@ import soundfile as sf
 from scipy import signal as sps
 from scipy.stats import f_oneway
 
-from lmac_brain.synthetic import twins as st
+from lmac_brain import synthetic as st
+from lmac_brain.synthetic.__main__ import main
 
 ESC50_HEADER = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 US8K_HEADER = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]
@@ -461,18 +462,20 @@ def test_invalid_arguments(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    root = st.main(["esc50", "--out", str(tmp_path / "esc"), "--n-classes", "2",
-                    "--clips-per-class-per-fold", "1", "--clip-seconds", "0.2",
-                    "--sample-rate", "16000", "--seed", "3"])
+    root = main(["esc50", "--out", str(tmp_path / "esc"), "--n-classes", "2",
+                 "--clips-per-class-per-fold", "1", "--clip-seconds", "0.2",
+                 "--sample-rate", "16000", "--seed", "3"])
     assert root == tmp_path / "esc"
     assert tree_bytes(root) == tree_bytes(st.make_esc50_twin(
         tmp_path / "esc_api", 2, 1, 0.2, 16000, 3))
-    root = st.main(["wham", "--out", str(tmp_path / "w"), "--files-per-split", "1", "0", "1",
-                    "--seconds", "0.1"])
+    root = main(["wham", "--out", str(tmp_path / "w"), "--files-per-split", "1", "0", "1",
+                 "--seconds", "0.1"])
     assert [len(list((root / "wham_noise" / s).glob("*.wav"))) for s in ("tr", "cv", "tt")] == [
         1, 0, 1]
+    root = main(["ljspeech", "--out", str(tmp_path / "lj"), "--n-files", "1", "--seconds", "0.2"])
+    assert (root / "LJSpeech-1.1" / "wavs" / "LJ001-0001.wav").is_file()
     with pytest.raises(SystemExit) as exit_info:
-        st.main(["--help"])
+        main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("esc50", "us8k", "wham", "ljspeech"))
@@ -480,7 +483,7 @@ def test_cli(tmp_path, capsys):
 
 def test_module_entry_point_help():
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-m", "lmac_brain.synthetic.twins", "us8k", "--help"],
+    result = subprocess.run([sys.executable, "-m", "lmac_brain.synthetic", "us8k", "--help"],
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "--clips-per-class-per-fold" in result.stdout and "--max-seconds" in result.stdout

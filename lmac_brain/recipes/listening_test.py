@@ -4,9 +4,9 @@ Two steps, as in Sec. 3.3:
 
 - ``export``: pick N recordings (seeded), optionally mix each with a recording of another class
   (the paper's two-class mixtures), explain them with the chosen methods, and write the
-  webMUSHRA configuration and audio (:func:`lmac_brain.listening.webmushra.export_webmushra`);
+  webMUSHRA configuration and audio (:func:`lmac_brain.listening.export.export_webmushra`);
 - ``aggregate``: read webMUSHRA's ``mushra.csv`` and write the MOS per method (Table 3) and per
-  recording (Fig. 2) (:func:`lmac_brain.listening.webmushra.aggregate_mushra`).
+  recording (Fig. 2) (:func:`lmac_brain.listening.mos.aggregate_mushra`).
 
 Exit status: 0 on success, 2 when nothing could be done because of the input, the options or
 the trained models (a :class:`~lmac_brain.errors.UserFacingError`; the log says why in one
@@ -26,18 +26,11 @@ from lmac_brain.evaluation.conditions import OODMixCondition
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
 from lmac_brain.interpret.inputs import SILENCE_DB, collect_inputs, load_input
-from lmac_brain.listening.webmushra import (
-    ANCHORS,
-    MAX_SECONDS,
-    Recording,
-    aggregate_mushra,
-    export_webmushra,
-    mos_markdown,
-    parse_groups,
-    read_export_manifest,
-    read_mushra_csv,
-    write_mos_report,
-)
+from lmac_brain.listening.config import ANCHORS, MAX_SECONDS
+from lmac_brain.listening.export import Recording, export_webmushra, read_export_manifest
+from lmac_brain.listening.mos import aggregate_mushra, parse_groups
+from lmac_brain.listening.ratings import read_mushra_csv
+from lmac_brain.listening.report import mos_markdown, write_mos_report
 from lmac_brain.recipes.interpret import check_device, parse_options
 
 logger = logging.getLogger(__name__)

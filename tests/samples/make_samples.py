@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lmac_brain.synthetic.twins import make_esc50_twin, make_us8k_twin, make_wham_twin
+from lmac_brain.synthetic import make_esc50_twin, make_us8k_twin, make_wham_twin
 
 HERE = Path(__file__).resolve().parent
 ESC50_CLASSES = {0: (0, "dog", True), 1: (19, "thunderstorm", True), 2: (43, "chirping_birds", False)}
