@@ -11,7 +11,13 @@ from lmac_brain.audio.listenable import interpretation_waveform, save_interpreta
 from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
-from lmac_brain.metrics import faithfulness_per_item, listenability_per_item, mask_mean
+from lmac_brain.metrics import (
+    faithfulness_per_item,
+    ideal_binary_mask,
+    listenability_per_item,
+    mask_mean,
+    metrics_per_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -104,22 +110,38 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
                 l1_weight = (~selected).float()  # the authors drop l1 where guidance applies
             self.metrics.update({"cct_pass": selected.float()})
         loss = loss + hp.l_s * (mask.abs().flatten(1).mean(dim=1) * l1_weight).mean()
-        self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
-        self.metrics.update({"MM": mask_mean(mask)})
-        if stage != sb.Stage.TRAIN:
-            if hasattr(batch, "event_sig"):
-                self.metrics.update(self._listenability(out, batch))
+        if stage == sb.Stage.TRAIN:
+            self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
+            self.metrics.update({"MM": mask_mean(mask)})
+        else:
+            self.metrics.update(self._evaluation_metrics(out, batch, stage))
             self._maybe_save_listenable(out, batch, stage)
         return loss
 
-    def _listenability(self, out, batch):
-        """SI-SDR and SDRi of the interpretation waveforms against the clean events."""
+    def _evaluation_metrics(self, out, batch, stage):
+        """Valid/test metrics: faithfulness and MM; SPS and COMP at test time (Quantus is slow);
+        on a synthetic twin (items with ``event_sig``) also localization against the ideal
+        binary mask and SI-SDR/SDRi of the interpretation waveforms against the clean events."""
+        ibm, listen = None, {}
+        if hasattr(batch, "event_sig"):
+            frontend, domain = self.classifier.frontend, self.hparams.domain
+            event = batch.event_sig.data.to(self.device)
+            with torch.no_grad():
+                event_mag, _ = frontend.magnitude_phase(event)
+                rest_mag, _ = frontend.magnitude_phase(out["wavs"] - event)
+                ibm = ideal_binary_mask(
+                    self.classifier.domain_input(event_mag, domain), self.classifier.domain_input(rest_mag, domain)
+                )
+                interpretation = interpretation_waveform(
+                    frontend, out["mag"], out["phase"], out["mask"], domain, out["wavs"].shape[-1], out["mask_space"]
+                )
+            listen = listenability_per_item(interpretation, out["wavs"], event)
         with torch.no_grad():
-            interpretation = interpretation_waveform(
-                self.classifier.frontend, out["mag"], out["phase"], out["mask"], self.hparams.domain,
-                out["wavs"].shape[-1], out["mask_space"],
+            stats = metrics_per_item(
+                out["logits_full"], out["logits_in"], out["logits_out"], out["mask"].detach(),
+                inputs=out["x"], ibm=ibm, quantus=stage == sb.Stage.TEST,
             )
-        return listenability_per_item(interpretation, out["wavs"], batch.event_sig.data.to(self.device))
+        return {**stats, **listen}
 
     def _maybe_save_listenable(self, out, batch, stage):
         budget = self.hparams.n_listenable - self.n_saved
