@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# One prepared check for a machine with a CUDA GPU, in three parts, each reported even when
+# One prepared check for a machine with a CUDA GPU, in four parts, each reported even when
 # another fails:
 #   1. the test suite's CUDA tests (and every recipe test with LMAC_TEST_DEVICE=cuda),
 #   2. benchmarks/bench_lmac.py --device cuda (ratios to one classifier forward on that card),
 #   3. a short paper-size pipeline on a synthetic ESC-50 twin (5 s clips at 44.1 kHz, width-64
-#      CNN14): classifier -> L-MAC -> L-MAC FT -> L2I -> evaluation, all with --device=cuda.
+#      CNN14): classifier -> L-MAC -> L-MAC FT -> L2I -> evaluation under both protocols, all
+#      with --device=cuda,
+#   4. (on the machine's CPU cores, beside parts 1-3) tests/margins.py: every learned quantity
+#      the suite asserts, over seeds 0-4 x 1 and 2 threads, with its bar; MARGINS_TIMEOUT bounds it.
 #
 #   bash benchmarks/cuda_check.sh [OUT_DIR] [EPOCHS]
 #
@@ -32,19 +35,26 @@ run() {  # run a command, log it, remember a failure, go on
 part "device"
 run "$PY" -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))"
 
+if [[ $PARTS == *4* ]]; then
+    # CPU only: runs beside the GPU parts and is collected at the end.
+    CUDA_VISIBLE_DEVICES= timeout "${MARGINS_TIMEOUT:-600}" "$PY" tests/margins.py --jobs 10 \
+        --records "$OUT/margins.jsonl" > "$OUT/margins.txt" 2>&1 &
+    margins_pid=$!
+fi
+
 if [[ $PARTS == *1* ]]; then
-part "1/3 CUDA tests"
+part "1/4 CUDA tests"
 run "$PY" -m pytest -q -x -p no:cacheprovider tests -k "cuda"
 LMAC_TEST_DEVICE=cuda run "$PY" -m pytest -q -p no:cacheprovider tests/test_recipe_lmac.py tests/test_recipe_classifier.py
 
 fi
 if [[ $PARTS == *2* ]]; then
-part "2/3 benchmarks/bench_lmac.py --device cuda"
+part "2/4 benchmarks/bench_lmac.py --device cuda"
 run "$PY" benchmarks/bench_lmac.py --device cuda --repeats 5
 
 fi
 if [[ $PARTS == *3* ]]; then
-part "3/3 paper-size pipeline on a synthetic ESC-50 twin, $EPOCHS epochs"
+part "3/4 paper-size pipeline on a synthetic ESC-50 twin, $EPOCHS epochs"
 DATA="$OUT/data"
 run "$PY" -m lmac_brain.synthetic esc50 --out "$DATA/ESC50" --n-classes 10 \
     --clips-per-class-per-fold 4 --clip-seconds 5.0 --log-level WARNING
@@ -61,15 +71,23 @@ run "$PY" recipes/ESC50/train_lmac.py hparams/lmac_cnn14_ft.yaml "${COMMON[@]}" 
     --lmac_source="$RES/lmac_cnn14/1234/save"
 run "$PY" recipes/ESC50/train_l2i.py hparams/l2i_cnn14.yaml "${COMMON[@]}" --number_of_epochs=1 \
     --output_folder="$RES/l2i_cnn14/1234" --classifier_source="$RES/classifier_cnn14/1234/save"
-run "$PY" recipes/ESC50/eval.py hparams/eval_cnn14_compact.yaml --data_folder="$DATA/ESC50" \
-    --wham_folder="$DATA/wham" --device="$DEVICE" --results_root="$RES" --output_folder="$RES/eval/1234" \
-    --classifier_source="$RES/classifier_cnn14/1234/save" \
-    --classifier_experiment=classifier_cnn14 --lmac_experiment=lmac_cnn14 --lmac_ft_experiment=lmac_cnn14_ft \
-    --l2i_experiment=l2i_cnn14 --clip_seconds=5.0 --n_fft=1024 --hop_length_ms=11.6099 \
-    --win_length_ms=23.2199 --n_mels=80 --base_channels=64 --domains='[stft]' \
-    --conditions='{clean: null, ood_mix: null, white_noise: null, speech: null}' "${EXTRA[@]}"
+EVAL=(recipes/ESC50/eval.py hparams/eval_cnn14_compact.yaml --data_folder="$DATA/ESC50"
+    --wham_folder="$DATA/wham" --device="$DEVICE" --results_root="$RES" --output_folder="$RES/eval/1234"
+    --classifier_source="$RES/classifier_cnn14/1234/save"
+    --classifier_experiment=classifier_cnn14 --lmac_experiment=lmac_cnn14 --lmac_ft_experiment=lmac_cnn14_ft
+    --l2i_experiment=l2i_cnn14 --clip_seconds=5.0 --n_fft=1024 --hop_length_ms=11.6099
+    --win_length_ms=23.2199 --n_mels=80 --base_channels=64 --domains='[stft]'
+    --conditions='{ood_mix: null, white_noise: null, speech: null}' "${EXTRA[@]}")
+run "$PY" "${EVAL[@]}" --protocol=paper
+run "$PY" "${EVAL[@]}" --protocol=reference
 [ -f "$RES/eval/1234/metrics.md" ] && cat "$RES/eval/1234/metrics.md" | tee -a "$LOG"
 for f in "$RES"/*/1234/train_log.txt; do echo "--- $f"; tail -n 3 "$f"; done | tee -a "$LOG"
+fi
+
+if [[ $PARTS == *4* ]]; then
+part "4/4 tests/margins.py (CPU, 5 seeds x 1, 2 threads)"
+wait "$margins_pid"; echo "margins exit $?" | tee -a "$LOG"
+tail -n 40 "$OUT/margins.txt" | tee -a "$LOG"
 fi
 
 part "done, status $status"

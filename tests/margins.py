@@ -8,6 +8,7 @@ over the runs::
     python tests/margins.py                        # seeds 0-4 x threads 1, 2 (about an hour on 2 cores)
     python tests/margins.py --seeds 0 1 --threads 1
     python tests/margins.py --report margins.jsonl  # the table of an earlier run's records
+    python tests/margins.py --jobs 10               # the ten runs side by side (a machine with many cores)
 
 Exit status 1 when a quantity missed its bar in some run (or a run failed), 0 otherwise.
 """
@@ -20,13 +21,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_once(seed, threads, records, pytest_args):
+def run_once(seed, threads, records, pytest_args, basetemp=None):
     """One ``pytest -m learned`` run; returns its exit status (its records go to ``records``)."""
+    if basetemp:  # runs side by side must not share pytest's temporary folders
+        pytest_args = [f"--basetemp={basetemp}", *pytest_args]
     env = {**os.environ, "LMAC_TEST_SEED": str(seed), "LMAC_TEST_THREADS": str(threads),
            "LMAC_MARGINS_FILE": str(records), "PYTHONPATH": os.pathsep.join(
                p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
@@ -64,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--records", help="where to keep the JSON-lines records (default: a temporary file)")
     parser.add_argument("--report", help="only print the table of these records")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (default 1)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. a test file")
     args = parser.parse_args(argv)
 
@@ -73,9 +78,22 @@ def main(argv=None):
     else:
         records_path = Path(args.records or tempfile.mkstemp(prefix="lmac_margins_", suffix=".jsonl")[1])
         records_path.write_text("")
-        for seed in args.seeds:
-            for threads in args.threads:
-                failed_runs += run_once(seed, threads, records_path, args.pytest_args) != 0
+        runs = [(seed, threads) for seed in args.seeds for threads in args.threads]
+        scratch = Path(tempfile.mkdtemp(prefix="lmac_margins_runs_"))
+
+        def one(run):
+            seed, threads = run
+            records = scratch / f"seed{seed}_threads{threads}.jsonl"
+            return run_once(seed, threads, records, args.pytest_args,
+                            basetemp=scratch / f"tmp_seed{seed}_threads{threads}" if args.jobs > 1 else None)
+
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            failed_runs = sum(status != 0 for status in pool.map(one, runs))
+        with open(records_path, "a", encoding="utf-8") as out:
+            for seed, threads in runs:
+                part = scratch / f"seed{seed}_threads{threads}.jsonl"
+                if part.exists():
+                    out.write(part.read_text())
         print(f"records: {records_path}")
     records = [json.loads(line) for line in records_path.read_text().splitlines() if line.strip()]
     text, missed = table(records)
