@@ -47,15 +47,33 @@ _TagIgnoringLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 def parse_overrides(overrides):
     """SpeechBrain's command-line overrides (a YAML string) as a mapping that keeps the tags.
 
+    A key given twice takes its last value, as a repeated command-line option does (logged).
+
     Example
     -------
-    >>> overrides = parse_overrides("lr: 0.1\\nout: !ref <root>/x\\n")
+    >>> overrides = parse_overrides("lr: 0.1\\nout: !ref <root>/x\\nlr: 0.2\\n")
     >>> overrides["lr"], overrides["out"].tag.value
-    (0.1, '!ref')
+    (0.2, '!ref')
     """
     if isinstance(overrides, str):
-        return YAML().load(overrides) or {}
+        return YAML().load(_last_value_wins(overrides)) or {}
     return dict(overrides or {})
+
+
+def _last_value_wins(text):
+    """``text`` (one top-level ``key: value`` entry per line, continuation lines indented) with
+    only the last entry of every key."""
+    entries = {}
+    for line in text.splitlines():
+        if line[:1].strip() and ":" in line:
+            key = line.split(":", 1)[0].strip()
+            if key in entries:
+                logger.warning("--%s is given more than once: the last value is used", key)
+                del entries[key]
+            entries[key] = [line]
+        elif entries:
+            entries[next(reversed(entries))].append(line)
+    return "".join(line + "\n" for lines in entries.values() for line in lines)
 
 
 def peek_hparams(hparams_file, overrides):
