@@ -5,7 +5,7 @@ import os
 import soundfile as sf
 import torch
 
-from lmac_brain.reporting.plots import save_mask_figure
+from lmac_brain.reporting.mask_figure import save_mask_figure
 
 
 def stft_mask(frontend, mask, domain):
@@ -27,6 +27,8 @@ def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=
     """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
 
     ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
+    The PNG draws the input, masked-in and masked-out spectrograms on the input's dB scale and
+    the mask on ``[0, 1]`` (:mod:`lmac_brain.reporting.mask_figure`).
     Returns the paths written, by kind.
     """
     os.makedirs(folder, exist_ok=True)

@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from lmac_brain.audio.listenable import listenable_pair
-from lmac_brain.reporting.plots import save_mask_figure
+from lmac_brain.reporting.mask_figure import save_mask_figure
 
 WAV_SUBTYPE = "PCM_16"
 """Written wavs are 16-bit PCM, which every browser plays."""
