@@ -210,6 +210,7 @@ def test_recipe_end_to_end(trained):
     for key in ("loss", "rec", "fid", "sparsity", "fid_acc", "FidIn", "MM"):
         assert f"{key}: " in log, key
     assert "test loss" in log
+    assert (trained / "l2i" / "train_log.png").stat().st_size > 0
     # The selection key of the best checkpoint is in its meta data.
     meta = (checkpoints[0] / "CKPT.yaml").read_text()
     assert "loss:" in meta

@@ -159,6 +159,7 @@ def test_checkpoint_key_is_logged_by_a_real_recipe_run(tiny_lmac):
     assert meta["n"] == 24  # the whole valid fold (4 classes x 6 clips), each item once
     assert {"AI", "AD", "AG", "FF", "FidIn", "MM"} <= set(meta)
     assert resolve_checkpoint_dir(str(tiny_lmac / "save"), min_key=CHECKPOINT_KEY) == str(checkpoints[0])
+    assert (tiny_lmac / "train_log.png").stat().st_size > 0  # the training curves, redrawn each epoch
 
 
 @pytest.mark.learned

@@ -20,6 +20,7 @@ def test_classifier_learns_and_writes_outputs(tiny_classifier):
     accuracy = float((tiny_classifier / "test_accuracy.txt").read_text())
     assert_learned("classifier test accuracy (4 classes, chance 0.25)", accuracy, ">=", 0.6)
     assert (tiny_classifier / "confusion_matrix.png").stat().st_size > 0
+    assert (tiny_classifier / "train_log.png").stat().st_size > 0
     rows = (tiny_classifier / "confusion_matrix.csv").read_text().strip().splitlines()
     assert len(rows) == 5  # header + 4 classes, number of classes taken from the data
     assert sum(int(v) for row in rows[1:] for v in row.split(",")[1:]) == 24  # test fold: 4 x 6

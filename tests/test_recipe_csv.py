@@ -64,7 +64,9 @@ def test_recipe_row_runs_and_writes_its_files(row, tmp_path):
     output = tmp_path / "out"
     cmd = [sys.executable, row["Script_file"], row["Hparam_file"], *shlex.split(row["test_debug_flags"]),
            f"--output_folder={output}", "--debug", "--debug_persistently"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / Path(row["Script_file"]).parent)}
+    # ROOT too: the recipes must import this checkout's lmac_brain, not another one an editable
+    # install points at.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / Path(row["Script_file"]).parent), str(ROOT)])}
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"

@@ -15,6 +15,7 @@ from conftest import RECIPE_SEED, ROOT, TINY, recipe_env, run_recipe
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.reporting.training_curves import read_train_log
 
 LMAC = "recipes/ESC50/train_lmac.py"
 
@@ -35,6 +36,9 @@ def test_lmac_trains_resumes_writes_listenable_and_finetunes(tiny_twin, tiny_cla
     # SI-SDR/SDRi: the twin's valid/test items carry their clean event.
     for key in ("AI", "AD", "AG", "FF", "FidIn", "MM", "SI-SDR", "SDRi"):
         assert f"valid {key}:" in log and f"test {key}:" in log
+    # train_log.png is redrawn from train_log.txt, so after the resume it has both epochs.
+    assert sorted(read_train_log(stage1 / "train_log.txt")) == [1, 2]
+    assert (stage1 / "train_log.png").stat().st_size > 0
 
     metrics = json.loads((stage1 / "test_metrics.json").read_text())
     assert 0 <= metrics["FidIn"] <= 1 and 0 <= metrics["MM"] <= 1
@@ -56,6 +60,7 @@ def test_lmac_trains_resumes_writes_listenable_and_finetunes(tiny_twin, tiny_cla
                       "--add_wham_noise=True", f"--wham_folder={tiny_twin['wham']}"))
     ft_log = (ft / "train_log.txt").read_text()
     assert "train cct_pass:" in ft_log  # share of items that received guidance, each epoch
+    assert (ft / "train_log.png").stat().st_size > 0
     # Fine-tuning started from the best first-stage decoder, and moved away from it.
     first = torch.load(Path(resolve_checkpoint_dir(str(stage1 / "save"), CHECKPOINT_KEY)) / "decoder.ckpt")
     started = torch.load(ft / "save" / "pretrained_lmac" / "decoder.ckpt")
@@ -89,6 +94,7 @@ def test_lmac_under_ddp_gives_one_set_of_outputs_and_the_counts_of_one_process(t
     assert re.findall(r"^epoch: (\d+)", log, re.M) == ["1"]  # logged once, not per process
     assert len(list((ddp / "save").glob("CKPT+*"))) == 1
     assert len(list((ddp / "listenable" / "test").glob("*_original.wav"))) == 2
+    assert (ddp / "train_log.png").stat().st_size > 0
     # Every process evaluates the whole valid and test folds (4 classes x 6 clips): each item
     # counts once, not once per process.
     assert _logged(log, "valid", "n") == [24.0] and _logged(log, "test", "n") == [24.0]

@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from lmac_brain.audio.masking import apply_mask, masked_in_out
-from lmac_brain.reporting.plots import save_mask_figure
+from lmac_brain.reporting.mask_figure import save_mask_figure
 
 
 def stft_mask(frontend, mask, domain):
@@ -37,6 +37,8 @@ def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=
     """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
 
     ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
+    The PNG draws the input, masked-in and masked-out spectrograms on the input's dB scale and
+    the mask on ``[0, 1]`` (:mod:`lmac_brain.reporting.mask_figure`).
     Returns the paths written, by kind.
     """
     os.makedirs(folder, exist_ok=True)
@@ -48,5 +50,5 @@ def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title=
         paths[kind] = os.path.join(folder, f"{item_id}_{kind}.wav")
         sf.write(paths[kind], signal.detach().cpu().numpy(), rate)
     paths["figure"] = os.path.join(folder, f"{item_id}.png")
-    save_mask_figure(mag, mask, paths["figure"], rate, frontend.hop_length, title=title)
+    save_mask_figure(mag, mask, paths["figure"], rate, frontend.hop_length, title=title, mask_space=mask_space)
     return paths

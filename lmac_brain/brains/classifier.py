@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.reporting.plots import save_confusion_matrix
+from lmac_brain.reporting.training_curves import refresh_training_curves
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ class ClassifierBrain(CPUDistributedMixin, sb.Brain):
     Optional ``noise_augmenter`` (passed as an attribute after construction) mixes WHAM! noise
     into training batches. Validation and test statistics are SpeechBrain's
     ``ClassificationStats`` (``hparams.error_stats``) over the class names of
-    ``hparams.label_encoder``; logs loss, error and accuracy; at test time writes the accuracy,
+    ``hparams.label_encoder``; logs loss, error and accuracy (and redraws ``train_log.png``
+    after every validation); at test time writes the accuracy,
     the class-wise report and a confusion matrix (CSV and PNG) to ``hparams.output_folder``.
     """
 
@@ -63,6 +65,8 @@ class ClassifierBrain(CPUDistributedMixin, sb.Brain):
                 valid_stats=stats,
             )
             self.checkpointer.save_and_keep_only(meta=stats, min_keys=["error"])
+            if sb.utils.distributed.if_main_process():  # the only process that wrote the log
+                refresh_training_curves(self.hparams.train_logger)
         else:
             self.hparams.train_logger.log_stats(
                 stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},

@@ -4,6 +4,7 @@ import speechbrain as sb
 from torch.utils.data import DistributedSampler
 
 from lmac_brain.metrics import MetricAccumulator
+from lmac_brain.reporting.training_curves import refresh_training_curves
 
 # The key checkpoints are selected by; it is logged at every validation (tested).
 CHECKPOINT_KEY = "loss"
@@ -17,8 +18,8 @@ def is_sharded(loader):
 
 class InterpreterStatsMixin:
     """Accumulates ``self.metrics`` over a stage, logs train/valid/test stats (``n``: the items
-    averaged), keeps the best checkpoint by ``CHECKPOINT_KEY`` and leaves the test stats in
-    ``self.test_stats``.
+    averaged), keeps the best checkpoint by ``CHECKPOINT_KEY``, redraws ``train_log.png`` after
+    every validation and leaves the test stats in ``self.test_stats``.
 
     Put it before ``speechbrain.Brain`` in the bases; ``compute_objectives`` feeds
     ``self.metrics.update(...)``.
@@ -55,6 +56,8 @@ class InterpreterStatsMixin:
                 valid_stats=stats,
             )
             self.checkpointer.save_and_keep_only(meta=stats, min_keys=[CHECKPOINT_KEY])
+            if sb.utils.distributed.if_main_process():  # the only process that wrote the log
+                refresh_training_curves(self.hparams.train_logger)
         else:
             self.hparams.train_logger.log_stats(
                 stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},

@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from lmac_brain.audio.listenable import listenable_pair
-from lmac_brain.reporting.plots import save_mask_figure
+from lmac_brain.reporting.mask_figure import save_mask_figure
 
 WAV_SUBTYPE = "PCM_16"
 """Written wavs are 16-bit PCM, which every browser plays."""
@@ -69,7 +69,7 @@ def write_item(folder, item_id, explanation, frontend, title, mask_space="linear
         sf.write(os.path.join(folder, files[kind]), signals[kind], frontend.sample_rate, subtype=WAV_SUBTYPE)
     save_mask_figure(
         explanation.mag, explanation.mask, os.path.join(folder, files["figure"]),
-        frontend.sample_rate, frontend.hop_length, title=title,
+        frontend.sample_rate, frontend.hop_length, title=title, mask_space=mask_space,
     )
     return files, gain
 

@@ -4,7 +4,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from lmac_brain.reporting.plots import plt, torch_log_db
+from lmac_brain.reporting.db_scale import DYNAMIC_RANGE_DB, input_db_scale, to_db
+from lmac_brain.reporting.mask_figure import SILENT_LABEL
+from lmac_brain.reporting.plots import plt
 
 
 def _mean_std(rows, x_key, y_key, scale=1.0):
@@ -84,6 +86,9 @@ def save_ssim_figure(rows, path, blocks, title="Cascading randomization"):
 def save_cascade_figure(spectrogram, masks, blocks, path, title=""):
     """A row per method: input spectrogram (dB), original interpretation, randomized ones.
 
+    The input is on its own dB scale (:mod:`lmac_brain.reporting.db_scale`), the masks on a
+    fixed ``[0, 1]`` scale; each scale has a colour bar. A silent input is said to be silent.
+
     Arguments
     ---------
     spectrogram : torch.Tensor
@@ -100,11 +105,15 @@ def save_cascade_figure(spectrogram, masks, blocks, path, title=""):
     methods = list(masks)
     n_cols = 1 + max(m.shape[0] for m in masks.values())
     fig, axes = plt.subplots(
-        len(methods), n_cols, figsize=(1.6 * n_cols, 1.5 * len(methods) + 0.5), squeeze=False
+        len(methods), n_cols, figsize=(1.6 * n_cols + 0.8, 1.5 * len(methods) + 0.9), squeeze=False,
+        layout="constrained",
     )
-    spec = torch_log_db(spectrogram.detach().float().cpu()).T.numpy()
+    spectrogram = spectrogram.detach().float().cpu()
+    scale = input_db_scale(spectrogram)
+    spec = None if scale.silent else to_db(spectrogram, scale).T.numpy()
+    shown = {}
     for r, method in enumerate(methods):
-        panels = [("input (dB)", spec, "magma", None, None)]
+        panels = [("input (dB)", spec, "magma", scale.vmin, scale.vmax)]
         for j, mask in enumerate(masks[method]):
             name = "interpretation" if j == 0 else f"rand. {blocks[j - 1]}"
             panels.append((name, mask.detach().float().cpu().T.numpy(), "viridis", 0.0, 1.0))
@@ -115,12 +124,24 @@ def save_cascade_figure(spectrogram, masks, blocks, path, title=""):
                 ax.axis("off")
                 continue
             name, image, cmap, vmin, vmax = panels[c]
-            ax.imshow(image, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
+            if image is None:
+                ax.text(0.5, 0.5, SILENT_LABEL, ha="center", va="center", fontsize=7, transform=ax.transAxes)
+            else:
+                shown[c == 0] = ax.imshow(image, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
             if r == 0:
                 ax.set_title(name, fontsize=7)
         axes[r][0].set_ylabel(method, fontsize=8)
+    if shown.get(True) is not None:
+        bar = fig.colorbar(shown[True], ax=axes[:, 0], location="bottom", aspect=10)
+        bar.set_label(f"dB, input's scale ({DYNAMIC_RANGE_DB:g} dB range)", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+    if shown.get(False) is not None:
+        bar = fig.colorbar(shown[False], ax=axes[:, 1:], aspect=30)
+        bar.set_label("mask [0, 1]", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+    if scale.silent:
+        title = f"{title} — {SILENT_LABEL}" if title else SILENT_LABEL
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
