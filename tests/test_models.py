@@ -12,6 +12,7 @@ from lmac_brain.models.decoder import (
     FullResMaskDecoder,
     MaskDecoder,
     build_decoder,
+    decoder_domain,
     decoder_settings,
 )
 
@@ -116,14 +117,16 @@ def test_default_decoder_is_the_old_one():
     assert type(decoder) is MaskDecoder and decoder.variant == "old" and not decoder.uses_shallow
 
 
+@pytest.mark.parametrize("space", ["linear", "log1p"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("domain", ["stft", "mel"])
-def test_decoder_settings_round_trip(variant, domain):
+def test_decoder_settings_round_trip(variant, domain, space):
     fe = SpectralFrontEnd(16000, 256, 8.0, 16.0, 32)
     cnn = Cnn14(32, base_channels=4)
-    decoder = build_decoder(cnn, fe, domain, width=16, out_width=4, variant=variant)
+    decoder = build_decoder(cnn, fe, domain, width=16, out_width=4, variant=variant, mask_space=space)
     settings = decoder_settings(decoder.state_dict())
-    assert settings == {"width": 16, "out_width": 4, "variant": variant}
+    assert settings == {"width": 16, "out_width": 4, "variant": variant, "mask_space": space}
+    assert decoder_domain(decoder.state_dict()) == domain
     build_decoder(cnn, fe, domain, **settings).load_state_dict(decoder.state_dict())  # strict
 
 
