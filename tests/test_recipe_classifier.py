@@ -66,10 +66,10 @@ def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twi
     from data_prep import prepare_wham
     from lmac_brain.audio.mixing import build_noise_augmenter
     from lmac_brain.brains.classifier import ClassifierBrain
-    from lmac_brain.experiments.setup import peek_hparams, read_hparams_text
+    from lmac_brain.experiments.setup import peek_hparams
 
-    text, overrides = read_hparams_text(ROOT / "hparams" / "classifier_cnn14_compact.yaml")
-    plain = peek_hparams(text, {"dataset": "esc50", "data_folder": "x", "n_classes": 4, **overrides})
+    plain = peek_hparams(ROOT / "hparams" / "classifier_cnn14_compact.yaml",
+                         {"dataset": "esc50", "data_folder": "x", "n_classes": 4})
     low, high = plain["wham_snr_low"], plain["wham_snr_high"]
     augmenter = build_noise_augmenter({
         "add_wham_noise": True, "sample_rate": 16000, "wham_snr_low": low, "wham_snr_high": high,

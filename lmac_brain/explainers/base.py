@@ -189,8 +189,8 @@ def explainer_options(name):
 
     Example
     -------
-    >>> explainer_options("gradcam")
-    {'layer': 'conv_block6', 'protocol': 'normalize', 'top_k': 0.2}
+    >>> explainer_options("ig")
+    {'n_steps': 50, 'internal_batch_size': None, 'protocol': 'normalize', 'top_k': 0.2}
     """
     if name not in _REGISTRY:
         raise ConfigurationError(
