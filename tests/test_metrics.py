@@ -394,7 +394,11 @@ def test_si_sdr_rewards_isolating_the_event_and_not_silence():
     isolated = M.listenability_per_item(event + 0.01 * noise, mixture, event)
     assert float(isolated["SDRi"]) > 25 and float(isolated["SI-SDR"]) > 35
     silent = M.listenability_per_item(torch.zeros_like(mixture), mixture, event)
-    assert float(silent["SI-SDR"]) == pytest.approx(0.0, abs=1e-6) and float(silent["SDRi"]) < 0
+    assert float(silent["SI-SDR"]) == -30.0 and float(silent["SDRi"]) < -30
+    # ... even when the input scores below 0 dB (a quiet event in loud noise).
+    loud = event + 10 * noise
+    assert float(M.si_sdr(loud, event)) < -5
+    assert float(M.listenability_per_item(torch.zeros_like(loud), loud, event)["SDRi"]) < 0
     # Scale does not matter; a silent event makes the item undefined (skipped, NaN).
     assert float(M.si_sdr(3 * mixture, event)) == pytest.approx(float(M.si_sdr(mixture, event)), abs=1e-4)
     assert torch.isnan(M.si_sdr(mixture, torch.zeros_like(event))).all()

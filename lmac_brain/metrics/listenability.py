@@ -9,21 +9,26 @@ separation is scored:
 - ``SDRi``: its improvement over the input itself, ``SI-SDR(interpretation) - SI-SDR(input)``:
   positive when the explanation sounds more like the event alone than the input did.
 
-A silent interpretation (an all-zeros mask) scores 0 dB SI-SDR (numerator and denominator are
-both the regulariser), so it is not rewarded; items whose event is silent are skipped (``NaN``).
+SI-SDR is scale-invariant, so a quiet copy of the event scores as well as a loud one, and a
+silent signal has no SI-SDR of its own: a silent interpretation (an all-zeros mask) scores the
+floor, :data:`SI_SDR_FLOOR_DB`, as does anything below it, so silence is never rewarded. Items
+whose event is silent are skipped (``NaN``).
 """
 
 import torch
 
 SI_SDR_EPS = 1e-8
-"""Added to both energies, so silent signals give finite values."""
+"""An estimate with less energy than this fraction of the reference's counts as silent."""
+
+SI_SDR_FLOOR_DB = -30.0
+"""The lowest SI-SDR reported: that of a silent estimate (and of anything worse)."""
 
 
-def si_sdr(estimate, reference, eps=SI_SDR_EPS):
+def si_sdr(estimate, reference, eps=SI_SDR_EPS, floor_db=SI_SDR_FLOOR_DB):
     """Per-item SI-SDR (dB) of ``estimate`` against ``reference``, both ``[batch, samples]``.
 
     Both are made zero-mean; the reference is scaled to its projection on the estimate's line.
-    ``NaN`` where the reference is silent.
+    At least ``floor_db`` (a silent estimate scores it); ``NaN`` where the reference is silent.
 
     Example
     -------
@@ -32,16 +37,21 @@ def si_sdr(estimate, reference, eps=SI_SDR_EPS):
     True
     >>> round(float(si_sdr(s + 0.1 * torch.cos(torch.linspace(0, 97, 1600)), s)), 1)
     20.0
+    >>> float(si_sdr(torch.zeros_like(s), s))   # silence
+    -30.0
     """
     estimate = estimate - estimate.mean(dim=-1, keepdim=True)
     reference = reference - reference.mean(dim=-1, keepdim=True)
     ref_energy = (reference ** 2).sum(dim=-1)
-    alpha = (estimate * reference).sum(dim=-1) / ref_energy.clamp_min(eps)
+    est_energy = (estimate ** 2).sum(dim=-1)
+    alpha = (estimate * reference).sum(dim=-1) / ref_energy.clamp_min(torch.finfo(ref_energy.dtype).tiny)
     target = alpha.unsqueeze(-1) * reference
     noise = estimate - target
-    ratio = ((target ** 2).sum(dim=-1) + eps) / ((noise ** 2).sum(dim=-1) + eps)
-    out = 10 * torch.log10(ratio)
-    return torch.where(ref_energy > eps, out, torch.full_like(out, float("nan")))
+    tiny = torch.finfo(estimate.dtype).tiny
+    ratio = (target ** 2).sum(dim=-1).clamp_min(tiny) / (noise ** 2).sum(dim=-1).clamp_min(tiny)
+    out = (10 * torch.log10(ratio)).clamp_min(floor_db)
+    out = torch.where(est_energy > eps * ref_energy, out, torch.full_like(out, floor_db))
+    return torch.where(ref_energy > 0, out, torch.full_like(out, float("nan")))
 
 
 def listenability_per_item(interpretation, mixture, event):
