@@ -20,6 +20,7 @@ PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
 PARTS=${PARTS:-123}   # which parts to run
 read -r -a EXTRA <<< "${EXTRA:-}"   # extra overrides for every recipe (a dry run on CPU)
+read -r -a LMAC_EXTRA <<< "${LMAC_EXTRA:-}"   # extra overrides of the L-MAC runs (e.g. --decoder_variant=...)
 mkdir -p "$OUT"
 LOG="$OUT/cuda_check.log"
 start=$(date +%s)
@@ -65,10 +66,10 @@ RES="$OUT/results/esc50"
 run "$PY" recipes/ESC50/train_classifier.py hparams/classifier_cnn14.yaml "${COMMON[@]}" \
     --output_folder="$RES/classifier_cnn14/1234"
 run "$PY" recipes/ESC50/train_lmac.py hparams/lmac_cnn14.yaml "${COMMON[@]}" \
-    --output_folder="$RES/lmac_cnn14/1234" --classifier_source="$RES/classifier_cnn14/1234/save"
+    --output_folder="$RES/lmac_cnn14/1234" --classifier_source="$RES/classifier_cnn14/1234/save" "${LMAC_EXTRA[@]}"
 run "$PY" recipes/ESC50/train_lmac.py hparams/lmac_cnn14_ft.yaml "${COMMON[@]}" --number_of_epochs=1 \
     --output_folder="$RES/lmac_cnn14_ft/1234" --classifier_source="$RES/classifier_cnn14/1234/save" \
-    --lmac_source="$RES/lmac_cnn14/1234/save"
+    --lmac_source="$RES/lmac_cnn14/1234/save" "${LMAC_EXTRA[@]}"
 run "$PY" recipes/ESC50/train_l2i.py hparams/l2i_cnn14.yaml "${COMMON[@]}" --number_of_epochs=1 \
     --output_folder="$RES/l2i_cnn14/1234" --classifier_source="$RES/classifier_cnn14/1234/save"
 EVAL=(recipes/ESC50/eval.py hparams/eval_cnn14_compact.yaml --data_folder="$DATA/ESC50"

@@ -79,7 +79,9 @@ def main(argv=None):
         records_path = Path(args.records or tempfile.mkstemp(prefix="lmac_margins_", suffix=".jsonl")[1])
         records_path.write_text("")
         runs = [(seed, threads) for seed in args.seeds for threads in args.threads]
-        scratch = Path(tempfile.mkdtemp(prefix="lmac_margins_runs_"))
+        # Each run's records beside the final file, so a run cut short keeps what it measured.
+        scratch = records_path.with_name(records_path.name + ".runs")
+        scratch.mkdir(exist_ok=True)
 
         def one(run):
             seed, threads = run
