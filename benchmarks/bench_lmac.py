@@ -111,10 +111,13 @@ def main():
         return
     rows = []
     for name in args.configs:
-        cmd = [sys.executable, __file__, "--child", name, "--device", args.device, "--batch", str(args.batch),
-               "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+        for variant in args.decoders:
+            cmd = [sys.executable, __file__, "--child", f"{name}:{variant}", "--device", args.device,
+                   "--batch", str(args.batch), "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode:  # the child's own error, not only its exit status
+                sys.exit(f"{name}/{variant} failed:\n{proc.stderr[-3000:]}")
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     from lmac_brain.reporting.tables import format_table
 
     print(format_table(rows))

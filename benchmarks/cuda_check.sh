@@ -18,7 +18,7 @@ OUT=${1:-results/cuda_check}
 EPOCHS=${2:-3}
 PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
-PARTS=${PARTS:-123}   # which parts to run
+PARTS=${PARTS:-1234}   # which parts to run
 read -r -a EXTRA <<< "${EXTRA:-}"   # extra overrides for every recipe (a dry run on CPU)
 read -r -a LMAC_EXTRA <<< "${LMAC_EXTRA:-}"   # extra overrides of the L-MAC runs (e.g. --decoder_variant=...)
 mkdir -p "$OUT"
