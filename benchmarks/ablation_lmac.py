@@ -9,15 +9,18 @@ every (variant, space) one compact L-MAC run, tested after ``--short`` epochs an
 from its checkpoint, after ``--long`` epochs (the learning rate is constant, so the first
 ``--short`` epochs of the long run are the short run). Each run's test metrics (clean test fold:
 faithfulness, SPS, MM, localization against the ideal binary mask, SI-SDR/SDRi against the clean
-event) are in ``<out>/runs/<seed>/<variant>_<space>/{short,long}.json``; the table of means and
-standard deviations over seeds goes to ``<out>/ablation.md`` and the terminal, with the measured
-seconds per training epoch (train + valid, on this machine, ``--jobs`` runs side by side).
+event) are in ``<out>/runs/<seed>/<variant>_<space>/{short,long}.json``, and the cascading
+randomization test of the long run (``sanity_checks.py``, SSIM of L-MAC's masks once every block
+of the classifier is re-initialised) in ``randomization/``. The table of means and standard
+deviations over seeds goes to ``<out>/ablation.md`` and the terminal, with the measured seconds
+per training epoch (train + valid, on this machine, ``--jobs`` runs side by side).
 
 Runs already done are skipped, so the command can be stopped and started again, and ``--long``
 raised later to extend every run.
 """
 
 import argparse
+import csv
 import itertools
 import json
 import os
@@ -28,7 +31,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "loc_auc", "loc_iou", "SI-SDR", "SDRi")
+COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "loc_auc", "loc_iou", "SI-SDR", "SDRi", "SSIM_rand")
+"""``SSIM_rand``: L-MAC's SSIM to its own masks with every classifier block randomized (long runs)."""
 TWIN = ["--n-classes", "10", "--clips-per-class-per-fold", "8", "--clip-seconds", "2.0", "--seed", "0"]
 
 
@@ -86,7 +90,22 @@ def lmac_run(out, data, seed, variant, space, budgets, threads):
                 json.dump(metrics, f, indent=2)
         with open(path, encoding="utf-8") as f:
             results[name] = json.load(f)
+    results[budgets[-1][0]]["SSIM_rand"] = randomization_ssim(out, data, seed, folder, threads)
     return results
+
+
+def randomization_ssim(out, data, seed, folder, threads):
+    """L-MAC's mean SSIM with every block randomized (the cascading randomization test)."""
+    sanity = os.path.join(folder, "randomization")
+    table_path = os.path.join(sanity, "randomization.csv")
+    if not os.path.exists(table_path):
+        run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
+             f"--data_folder={data}/ESC50", f"--classifier_source={out}/classifiers/{seed}/save",
+             f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
+             f"--output_folder={sanity}"], os.path.join(folder, "randomization.log"), threads)
+    with open(table_path, encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC"]
+    return float(max(rows, key=lambda r: int(r["n_randomized"]))["ssim_mean"])
 
 
 def mean_std(values):
