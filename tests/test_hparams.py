@@ -43,6 +43,8 @@ UNUSED_BEFORE = {
 # Deliberate changes since, with the reason: (file, key) or (file, key, method key).
 # Values given per protocol ({paper: ..., reference: ...}) are compared in the paper protocol.
 CHANGED_SINCE = {
+    ("lmac_cnn14_compact.yaml", "number_of_epochs"): "50: the plateau of the decoder ablation",
+    ("lmac_cnn14.yaml", "number_of_epochs"): "200, as SpeechBrain's recipe (with weight decay 2e-6)",
     ("eval_cnn14_compact.yaml", "methods", "lmac"): "optional row, with its Mel-domain source (paper tables)",
     ("eval_cnn14_compact.yaml", "methods", "lmac_ft_lg4"): "optional row, with its Mel-domain source (paper tables)",
     **{(name, "conditions"): "protocol options (normalize, copies, partners, other_class, noise_split) "
