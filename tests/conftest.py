@@ -56,6 +56,15 @@ def recipe_env(threads=None, **extra):
     return env
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for the module's in-process tests (``LMAC_TEST_THREADS`` wins)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_or(1))
+    yield
+    torch.set_num_threads(threads)
+
+
 def threads_or(default):
     """The intra-op threads an in-process test should use: ``LMAC_TEST_THREADS`` or ``default``."""
     return THREADS or default

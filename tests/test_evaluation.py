@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from conftest import RECIPE_SEED, recipe_env, threads_or
+from conftest import RECIPE_SEED, recipe_env
 from ruamel.yaml import YAML
 
 import lmac_brain.evaluation.harness as evaluation
@@ -28,12 +28,8 @@ HEADER = ("protocol,dataset,condition,domain,method,label,n,accuracy,AI,AD,AD_re
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(threads_or(1))
-    yield
-    torch.set_num_threads(threads)
+# The models here are tiny: threads only add contention on a shared CPU.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train(script, hparams, *args):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import RECIPE_SEED, SEED, assert_learned, recipe_env, threads_or
+from conftest import RECIPE_SEED, SEED, assert_learned, recipe_env
 from torch import nn
 
 from lmac_brain.audio.spectral import SpectralFrontEnd
@@ -22,12 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 K = 6
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(threads_or(1))
-    yield
-    torch.set_num_threads(threads)
+# The models here are tiny: threads only add contention on a shared CPU.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def low_rank_frames(seed=0, n_frames=300, n_freq=20, rank=4):

@@ -7,7 +7,7 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 import yaml
-from conftest import SEED, assert_learned, threads_or
+from conftest import SEED, assert_learned
 from torch import nn
 
 from lmac_brain.audio.reading import read_clip
@@ -20,14 +20,8 @@ from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import VARIANTS, build_decoder
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The models here are tiny: threads only add contention on a shared CPU.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(threads_or(1))
-    yield
-    torch.set_num_threads(threads)
+# The models here are tiny: threads only add contention on a shared CPU.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _test_clips(classifier_folder, per_class=2):

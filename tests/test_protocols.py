@@ -40,12 +40,8 @@ SAMPLE_RATE, CLIP_SECONDS = 16000, 1.0
 FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# The models here are tiny: threads only add contention on a shared CPU.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def eval_yaml(name="eval_cnn14_compact.yaml", **overrides):
