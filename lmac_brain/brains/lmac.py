@@ -7,17 +7,16 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from lmac_brain.audio.listenable import interpretation_waveform, save_interpretation, stft_mask
+from lmac_brain.audio.listenable import save_interpretation, stft_mask
 from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
 from lmac_brain.metrics import (
     faithfulness_per_item,
-    ideal_binary_mask,
-    listenability_per_item,
     mask_mean,
     metrics_per_item,
 )
+from lmac_brain.metrics.ground_truth import event_references
 
 logger = logging.getLogger(__name__)
 
@@ -124,18 +123,10 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         binary mask and SI-SDR/SDRi of the interpretation waveforms against the clean events."""
         ibm, listen = None, {}
         if hasattr(batch, "event_sig"):
-            frontend, domain = self.classifier.frontend, self.hparams.domain
-            event = batch.event_sig.data.to(self.device)
-            with torch.no_grad():
-                event_mag, _ = frontend.magnitude_phase(event)
-                rest_mag, _ = frontend.magnitude_phase(out["wavs"] - event)
-                ibm = ideal_binary_mask(
-                    self.classifier.domain_input(event_mag, domain), self.classifier.domain_input(rest_mag, domain)
-                )
-                interpretation = interpretation_waveform(
-                    frontend, out["mag"], out["phase"], out["mask"], domain, out["wavs"].shape[-1], out["mask_space"]
-                )
-            listen = listenability_per_item(interpretation, out["wavs"], event)
+            ibm, listen = event_references(
+                self.classifier, self.hparams.domain, out["wavs"], out["mag"], out["phase"], out["mask"],
+                batch.event_sig.data.to(self.device), out["mask_space"],
+            )
         with torch.no_grad():
             stats = metrics_per_item(
                 out["logits_full"], out["logits_in"], out["logits_out"], out["mask"].detach(),

@@ -23,7 +23,6 @@ import torch
 from speechbrain.dataio.dataloader import make_dataloader
 from tqdm import tqdm
 
-from lmac_brain.audio.listenable import interpretation_waveform
 from lmac_brain.audio.masking import check_mask_space, masked_in_out
 from lmac_brain.evaluation.methods import (
     build_explainers,
@@ -46,10 +45,9 @@ from lmac_brain.evaluation.tables import (
 from lmac_brain.metrics import (
     MetricAccumulator,
     ad_reference_per_item,
-    ideal_binary_mask,
-    listenability_per_item,
     metrics_per_item,
 )
+from lmac_brain.metrics.ground_truth import event_references
 
 logger = logging.getLogger(__name__)
 
@@ -122,16 +120,8 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
             if hasattr(batch, "event_sig"):
                 # The clean event as it is in the mixture (scaled with it when normalised).
                 event = batch.event_sig.data.to(device) * mixed.gain.to(device).unsqueeze(-1)
-                event_mag, _ = frontend.magnitude_phase(event)
-                rest_mag, _ = frontend.magnitude_phase(mixture - event)
-                ibm = ideal_binary_mask(
-                    classifier.domain_input(event_mag, domain), classifier.domain_input(rest_mag, domain)
-                )
-                with torch.no_grad():
-                    interpretation = interpretation_waveform(
-                        frontend, mag, phase, mask, domain, mixture.shape[-1], mask_space
-                    )
-                accumulator.update(listenability_per_item(interpretation, mixture, event))
+                ibm, listen = event_references(classifier, domain, mixture, mag, phase, mask, event, mask_space)
+                accumulator.update(listen)
             accumulator.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
             accumulator.update({"AD_ref": ad_reference_per_item(logits_full, logits_in)})
             if hasattr(batch, "class_index"):

@@ -4,7 +4,8 @@ The L-MAC Brain (valid/test logging), the evaluation harness and the sanity chec
 their metrics from this package, and metric names live only in :data:`METRIC_NAMES`
 (:mod:`lmac_brain.metrics.names`). One module per family: :mod:`~lmac_brain.metrics.faithfulness`,
 :mod:`~lmac_brain.metrics.quantus_scores`, :mod:`~lmac_brain.metrics.localization`,
-:mod:`~lmac_brain.metrics.listenability`, :mod:`~lmac_brain.metrics.accumulator`;
+:mod:`~lmac_brain.metrics.listenability` (:mod:`~lmac_brain.metrics.ground_truth` scores a mask
+against a twin's clean event), :mod:`~lmac_brain.metrics.accumulator`;
 :func:`metrics_per_item` computes all but the listenability ones (they need waveforms).
 
 Conventions. ``c = argmax f(X)`` is the classifier's decision on the full
