@@ -1,5 +1,8 @@
 """Front-end, CNN14 and decoder: compatibility with SpeechBrain and exact shapes."""
 
+import os
+import re
+
 import pytest
 import torch
 from speechbrain.lobes.models.Cnn14 import Cnn14 as SpeechBrainCnn14
@@ -11,10 +14,13 @@ from lmac_brain.models.decoder import (
     VARIANTS,
     FullResMaskDecoder,
     MaskDecoder,
+    TransposedStackMaskDecoder,
     build_decoder,
     decoder_domain,
     decoder_settings,
 )
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_features_match_speechbrain_pipeline():
@@ -111,10 +117,23 @@ def test_shallow_decoder_asks_for_the_shallow_blocks():
         build_decoder(cnn, fe, "stft", variant="bilinear")
 
 
-def test_default_decoder_is_the_old_one():
+def test_default_decoder_is_the_yaml_default():
+    # One default: a decoder built without a variant is the one the L-MAC recipes train.
+    with open(os.path.join(ROOT, "hparams", "lmac_cnn14.yaml"), encoding="utf-8") as f:
+        yaml_default = re.search(r"^decoder_variant: (\w+)", f.read(), re.M).group(1)
     cnn = Cnn14(32, base_channels=4)
     decoder = build_decoder(cnn, SpectralFrontEnd(16000, 256, 8.0, 16.0, 32), "stft", width=8)
-    assert type(decoder) is MaskDecoder and decoder.variant == "old" and not decoder.uses_shallow
+    assert decoder.variant == yaml_default
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_no_decoder_has_a_per_bin_parameter(variant):
+    # A parameter indexed by frequency bin (a learned mel->linear map, a per-bin bias) adds the
+    # same pattern to every clip's mask: the horizontal stripes of the first decoder.
+    fe = SpectralFrontEnd(16000, 256, 8.0, 16.0, 40)  # 129 bins, 40 bands: no channel count
+    decoder = build_decoder(Cnn14(40, base_channels=4), fe, "stft", width=16, variant=variant)
+    per_bin = [name for name, p in decoder.named_parameters() if {129, 40} & set(p.shape)]
+    assert not per_bin
 
 
 @pytest.mark.parametrize("space", ["linear", "log1p"])
@@ -144,12 +163,12 @@ def _logits_rank(variant, n_fft=512, n_mels=64):
 
 
 def test_full_resolution_logits_are_not_capped_by_the_coarse_grid():
-    # The old decoder upsamples one logit map from the 1/8 grid (8 mel cells here): its rank is
-    # at most 8 + 1 (the per-bin bias). The full-resolution ones decode every frame and bin.
-    rank_old, shape = _logits_rank("old")
+    # The coarse decoder upsamples one logit map from the 1/8 grid (8 mel cells here): its rank
+    # is at most 8. The others decode every frame and bin.
+    rank_coarse, shape = _logits_rank("coarse")
     assert min(shape) > 64
-    assert rank_old <= 64 // 8 + 1
-    for variant in ("fullres", "fullres_shallow"):
+    assert rank_coarse <= 64 // 8
+    for variant in ("fullres", "fullres_shallow", "transposed_stack"):
         rank, _ = _logits_rank(variant)
         # Above n_mels too: no per-frame product through the mel bands.
         assert rank > 64, (variant, rank, shape)
@@ -160,17 +179,16 @@ def test_decoder_is_small(variant):
     cnn = Cnn14(80)
     decoder = build_decoder(cnn, SpectralFrontEnd(), "stft", variant=variant)
     n_params = sum(p.numel() for p in decoder.parameters())
-    assert n_params < 1_000_000  # SpeechBrain's L-MAC decoder: 237 M
+    assert n_params < 5_000_000  # SpeechBrain's L-MAC decoder: 237 M
 
 
-@pytest.mark.parametrize("decoder_class", [MaskDecoder, FullResMaskDecoder])
+@pytest.mark.parametrize("decoder_class", [MaskDecoder, FullResMaskDecoder, TransposedStackMaskDecoder])
 def test_stft_decoder_starts_as_mel_band_average(decoder_class):
     fe = SpectralFrontEnd(16000, 512, 16, 32, 40)
     decoder = decoder_class([8, 8, 8, 8], 40, mel_matrix=fe.mel_matrix)
     covered = fe.mel_matrix.sum(dim=1) > 0
     # Columns of the mel->linear map sum to one on every covered STFT bin.
     assert torch.allclose(decoder.to_linear.sum(dim=0)[covered], torch.ones(int(covered.sum())))
-    if decoder_class is FullResMaskDecoder:
-        # Fixed: learned per-bin weights drift into clip-independent stripes (see the class).
-        assert "to_linear" not in dict(decoder.named_parameters())
-        assert "to_linear" not in decoder.state_dict()
+    # Fixed: learned per-bin weights drift into clip-independent stripes (see the classes).
+    assert "to_linear" not in dict(decoder.named_parameters())
+    assert "to_linear" not in decoder.state_dict()

@@ -339,7 +339,8 @@ def _loss(gate, classifier, l_g=0.0):
     torch.manual_seed(0)
     decoder = build_decoder(classifier.embedding_model, classifier.frontend, "stft", width=4)
     hparams = {"classifier_model": classifier, "domain": "stft", "l_in": 1.0, "l_out": 0.2, "l_s": 0.4,
-               "l_tv": 0.0, "finetuning": True, "l_g": l_g, "cct": 0.0, "bin_th": 0.35, "guidance_gate": gate,
+               "l_tv": 0.0, "regularizer_reduction": "batch_sum", "wham_at_validation": False,
+               "finetuning": True, "l_g": l_g, "cct": 0.0, "bin_th": 0.35, "guidance_gate": gate,
                "n_listenable": 0, "listen_every": 1, "output_folder": "unused"}
     brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p),
                       hparams=hparams, run_opts={"device": "cpu"})
@@ -352,10 +353,12 @@ def _loss(gate, classifier, l_g=0.0):
 
 
 def test_reference_gate_drops_l1_where_it_passes(classifier):
-    # cct 0 and a clean target: every item passes both gates; l_g 0 leaves l1 as the only difference.
+    # cct 0 and a clean target: every item passes both gates; l_g 0 leaves l1 as the only difference:
+    # the paper gate keeps it for both items (0.4 * 2 * mean|M|, summed over the batch of 2), the
+    # reference gate drops it for both.
     paper, mask = _loss("paper", classifier)
     reference, _ = _loss("reference", classifier)
-    assert (paper - reference).item() == pytest.approx(0.4 * mask.abs().mean().item(), rel=1e-4)
+    assert (paper - reference).item() == pytest.approx(0.4 * 2 * mask.abs().mean().item(), rel=1e-4)
 
 
 # ------------------------------------------------------------------------------------------

@@ -148,8 +148,19 @@ def mel_to_linear(mel_map, mel_matrix):
     >>> mel_to_linear(torch.tensor([[1.0, 0.0]]), fb)
     tensor([[0.0000, 1.0000, 0.5000, 0.0000]])
     """
-    weights = mel_matrix.to(mel_map)
-    total = weights.sum(dim=1, keepdim=True)
-    tiny = torch.finfo(weights.dtype).tiny
-    weights = torch.where(total > 0, weights / total.clamp_min(tiny), 0.0)
-    return torch.matmul(mel_map, weights.transpose(0, 1))
+    return torch.matmul(mel_map, mel_to_linear_weights(mel_matrix.to(mel_map)))
+
+
+def mel_to_linear_weights(mel_matrix):
+    """The ``[n_mels, n_freq]`` matrix of :func:`mel_to_linear`: ``mel_map @ weights``.
+
+    Example
+    -------
+    >>> fb = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.0, 2.0]])
+    >>> mel_to_linear_weights(fb)
+    tensor([[0.0000, 1.0000, 0.5000, 0.0000],
+            [0.0000, 0.0000, 0.5000, 1.0000]])
+    """
+    total = mel_matrix.sum(dim=1, keepdim=True)
+    tiny = torch.finfo(mel_matrix.dtype).tiny
+    return torch.where(total > 0, mel_matrix / total.clamp_min(tiny), 0.0).transpose(0, 1).contiguous()

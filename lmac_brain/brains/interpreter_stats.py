@@ -42,10 +42,15 @@ class InterpreterStatsMixin:
     def on_stage_start(self, stage, epoch=None):
         self.metrics = MetricAccumulator()
 
+    def set_level_stats(self, stage):
+        """Stats of the whole stage that are not means over items (none here)."""
+        return {}
+
     def on_stage_end(self, stage, stage_loss, epoch=None):
         if self._stage_is_sharded(stage):
             self.metrics.all_reduce()
-        stats = {"loss": stage_loss, "n": self.metrics.n_items(), **self.metrics.summarize()}
+        stats = {"loss": stage_loss, "n": self.metrics.n_items(), **self.metrics.summarize(),
+                 **self.set_level_stats(stage)}
         if stage == sb.Stage.TRAIN:
             self.train_stats = stats
             return

@@ -17,6 +17,7 @@ from lmac_brain.metrics import (
     metrics_per_item,
 )
 from lmac_brain.metrics.ground_truth import event_references
+from lmac_brain.metrics.template import TemplateShare
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +27,13 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
 
     Loss (Eq. 2), with ``y`` the classifier's own decision on the unmasked input::
 
-        l_in * CE(f(M*X), y) - l_out * CE(f((1-M)*X), y) + l_s * mean|M| + l_tv * TV(M)
+        l_in * CE(f(M*X), y) - l_out * CE(f((1-M)*X), y) + l_s * n * mean|M| + l_tv * n * TV(M)
         [+ l_g * guidance(M, X_clean) on items whose similarity to the target >= cct]
+
+    The regularisers are the authors' (:func:`regularizers`): ``mean|M|`` over the whole batch
+    times ``n``, the number of items without guidance (the batch size in the first stage), so
+    ``l_s`` 0.4 at batch 16 weighs ``6.4 * mean|M|`` as in their recipe;
+    ``regularizer_reduction: item_mean`` divides both by the batch size instead.
 
     ``M*X`` is :func:`~lmac_brain.audio.masking.apply_mask` in the decoder's mask space:
     ``M * |X|`` (``linear``) or ``expm1(M * log1p|X|)`` (``log1p``); the listenable outputs
@@ -80,7 +86,9 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         batch = batch.to(self.device)
         clean, _ = batch.sig
         wavs = clean
-        if stage == sb.Stage.TRAIN and self.noise_augmenter is not None:
+        # The authors add WHAM! at validation too, so their checkpoint is chosen on noisy clips.
+        noisy_stages = (sb.Stage.TRAIN, sb.Stage.VALID) if self.hparams.wham_at_validation else (sb.Stage.TRAIN,)
+        if stage in noisy_stages and self.noise_augmenter is not None:
             wavs = self.noise_augmenter(clean)
         out = self.interpret(wavs)
         out["clean"] = clean
@@ -94,9 +102,7 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             hp.l_in * F.cross_entropy(out["logits_in"], decision)
             - hp.l_out * F.cross_entropy(out["logits_out"], decision)
         )
-        if hp.l_tv:
-            loss = loss + hp.l_tv * total_variation(mask)
-        l1_weight = torch.ones(mask.shape[0], device=mask.device)
+        unguided = torch.ones(mask.shape[0], device=mask.device)
         if hp.finetuning:
             target = self.classifier.domain_input(
                 self.classifier.frontend.magnitude_phase(out["clean"])[0], hp.domain
@@ -106,9 +112,9 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             )
             loss = loss + hp.l_g * guidance
             if hp.guidance_gate == "reference":
-                l1_weight = (~selected).float()  # the authors drop l1 where guidance applies
+                unguided = (~selected).float()  # the authors drop l1 and TV where guidance applies
             self.metrics.update({"cct_pass": selected.float()})
-        loss = loss + hp.l_s * (mask.abs().flatten(1).mean(dim=1) * l1_weight).mean()
+        loss = loss + regularizers(mask, unguided, hp.l_s, hp.l_tv, hp.regularizer_reduction)
         if stage == sb.Stage.TRAIN:
             self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
             self.metrics.update({"MM": mask_mean(mask)})
@@ -127,6 +133,7 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
                 self.classifier, self.hparams.domain, out["wavs"], out["mag"], out["phase"], out["mask"],
                 batch.event_sig.data.to(self.device), out["mask_space"],
             )
+        self.template_share.update(out["mask"])
         with torch.no_grad():
             stats = metrics_per_item(
                 out["logits_full"], out["logits_in"], out["logits_out"], out["mask"].detach(),
@@ -151,17 +158,57 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             )
             self.n_saved += 1
 
+    def set_level_stats(self, stage):
+        """``template_share`` of the valid/test masks (:mod:`lmac_brain.metrics.template`)."""
+        if stage == sb.Stage.TRAIN or self.template_share.n < 2:
+            return {}
+        return {"template_share": self.template_share.value()}
+
     def on_stage_start(self, stage, epoch=None):
         super().on_stage_start(stage, epoch)
+        self.template_share = TemplateShare()
         self.n_saved = 0
         self.listen_tag = "test" if stage == sb.Stage.TEST else f"epoch{epoch}"
         if stage == sb.Stage.VALID and epoch % self.hparams.listen_every:
             self.n_saved = self.hparams.n_listenable  # nothing to write this epoch
 
 
+REGULARIZER_REDUCTIONS = ("batch_sum", "item_mean")
+
+
 def total_variation(mask):
-    """Mean absolute difference between neighbouring bins, over time and frequency."""
-    return (mask.diff(dim=-2).abs().mean() + mask.diff(dim=-1).abs().mean()) / 2
+    """The authors' TV term of a ``[batch, time, freq]`` mask: squared differences between
+    neighbouring bins, summed over time and frequency, divided by ``2 * batch``."""
+    squared = mask.diff(dim=-1).pow(2).sum() + mask.diff(dim=-2).pow(2).sum()
+    return squared / (2 * mask.shape[0])
+
+
+def regularizers(mask, unguided, l_s, l_tv=0.0, reduction="batch_sum"):
+    """The l1 and TV terms of the L-MAC loss, as the authors compute them.
+
+    ``batch_sum`` (the authors'): ``l_s * mean|M| * n + l_tv * TV(M) * n``, with ``mean|M|``
+    taken over the whole batch and ``n = unguided.sum()`` the number of items that get no
+    guidance (the batch size in the first stage): the per-batch value repeated for every item
+    and summed. ``item_mean`` divides that by the batch size (``l_s * mean|M|`` in the first
+    stage: 16x weaker at batch 16).
+
+    Example
+    -------
+    >>> mask = torch.full((4, 2, 3), 0.5)
+    >>> round(float(regularizers(mask, torch.ones(4), l_s=0.4)), 6)  # 0.4 * 0.5 * 4
+    0.8
+    >>> round(float(regularizers(mask, torch.ones(4), l_s=0.4, reduction="item_mean")), 6)
+    0.2
+    """
+    if reduction not in REGULARIZER_REDUCTIONS:
+        raise ValueError(f"regularizer_reduction must be one of {REGULARIZER_REDUCTIONS}, got {reduction!r}")
+    n = unguided.sum()
+    if reduction == "item_mean":
+        n = n / mask.shape[0]
+    value = l_s * mask.abs().mean() * n
+    if l_tv:
+        value = value + l_tv * total_variation(mask) * n
+    return value
 
 
 def binarized_target(target, bin_th):
@@ -178,24 +225,29 @@ def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear
     """Fine-tuning guidance (paper Sec. 2.1), applied only to items that pass ``cct``.
 
     Items are selected by a cosine similarity (the authors' "normalized dot product") reaching
-    ``cct``; selected items get a binary cross-entropy pulling the mask towards the binarized
-    clean target. Two gates:
+    ``cct``; the selected ones get the guidance term, averaged over the whole batch. Two gates:
 
-    - ``"paper"`` (the paper's text): the masked-in log spectrogram ``log1p(M*X)`` (``M*X`` in
-      ``mask_space``) against the *binarized* clean target;
-    - ``"reference"`` (the authors' code): ``M * log1p(X)`` against the *continuous* clean
-      ``log1p(X_clean)``. The authors also drop the l1 term of the selected items; the Brain
-      does that.
+    - ``"paper"`` (the paper's text, ``l_g * ||M . X - X_clean||``): items whose masked-in log
+      spectrogram ``log1p(M*X)`` (``M*X`` in ``mask_space``) is similar to the *binarized* clean
+      target; the term is the mean squared difference between ``log1p(M*X)`` and
+      ``log1p(X_clean)``. In the ``log1p`` space ``log1p(M*X) = M * log1p X``, which is the
+      authors' non-binary ``guidelosstype``.
+    - ``"reference"`` (the authors' code, its default binary ``guidelosstype``): items whose
+      ``M * log1p(X)`` is similar to the *continuous* clean ``log1p(X_clean)``; the term is a
+      binary cross-entropy between ``M`` and the binarized target. The authors also drop the l1
+      and TV terms of the selected items; the Brain does that.
 
-    Returns the loss (averaged over the whole batch) and the boolean ``[batch]`` selection.
+    Returns the loss and the boolean ``[batch]`` selection.
 
     Example
     -------
     >>> x = torch.rand(2, 4, 3) * 10
     >>> mask = torch.ones(2, 4, 3)  # keeps everything: maximally similar to a clean x
-    >>> _, ref = guidance_loss(mask, x, x, cct=0.99, bin_th=0.35, gate="reference")
+    >>> loss, ref = guidance_loss(mask, x, x, cct=0.99, bin_th=0.35, gate="reference")
     >>> ref.tolist()
     [True, True]
+    >>> float(guidance_loss(mask, x, x, cct=0.0, bin_th=0.35, gate="paper")[0])  # M*X = X_clean
+    0.0
     """
     if gate not in GUIDANCE_GATES:
         raise ValueError(f"guidance_gate must be one of {GUIDANCE_GATES}, got {gate!r}")
@@ -206,5 +258,8 @@ def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear
         masked, reference = mask * torch.log1p(x), torch.log1p(target)
     similarity = F.cosine_similarity(masked.flatten(1), reference.flatten(1), dim=1)
     selected = similarity.detach() >= cct
-    per_item = F.binary_cross_entropy(mask, target_bin, reduction="none").flatten(1).mean(dim=1)
+    if gate == "paper":
+        per_item = (masked - torch.log1p(target)).pow(2).flatten(1).mean(dim=1)
+    else:
+        per_item = F.binary_cross_entropy(mask, target_bin, reduction="none").flatten(1).mean(dim=1)
     return (per_item * selected.float()).mean(), selected

@@ -7,7 +7,21 @@ import speechbrain as sb
 from lmac_brain.audio.reading import read_clip
 
 
-def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, ground_truth=False):
+def peak_gain(sig):
+    """``1 / max|sig|`` (1 for a silent clip): the authors' per-clip peak normalisation.
+
+    Example
+    -------
+    >>> import torch
+    >>> float(peak_gain(torch.tensor([0.1, -0.5]))), float(peak_gain(torch.zeros(3)))
+    (2.0, 1.0)
+    """
+    peak = sig.abs().max()
+    return 1.0 / peak if peak > 0 else peak.new_tensor(1.0)
+
+
+def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, ground_truth=False,
+                           peak_normalize=False):
     """A ``DynamicItemDataset`` yielding ``id``, ``sig`` and ``class_index`` (and the clean event).
 
     Arguments
@@ -24,13 +38,19 @@ def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, g
     ground_truth : bool
         Also yield ``event_sig`` (the clean target event of a synthetic twin), used as the
         guidance target of fine-tuning and for localization metrics.
+    peak_normalize : bool
+        Divide every clip by its peak (the authors' ESC-50 preparation does); the clean event
+        is scaled by the same gain, so it stays the event as it is in the clip.
     """
     dataset = sb.dataio.dataset.DynamicItemDataset.from_json(manifest)
 
     @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
+    @sb.utils.data_pipeline.provides("sig", "gain")
     def audio_pipeline(wav):
-        return read_clip(wav, sample_rate, clip_seconds)
+        sig = read_clip(wav, sample_rate, clip_seconds)
+        gain = peak_gain(sig) if peak_normalize else sig.new_tensor(1.0)
+        yield sig * gain
+        yield gain
 
     @sb.utils.data_pipeline.takes("class_name")
     @sb.utils.data_pipeline.provides("class_index")
@@ -42,10 +62,10 @@ def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, g
     sb.dataio.dataset.add_dynamic_item([dataset], label_pipeline)
     if ground_truth:
 
-        @sb.utils.data_pipeline.takes("event_wav")
+        @sb.utils.data_pipeline.takes("event_wav", "gain")
         @sb.utils.data_pipeline.provides("event_sig")
-        def event_pipeline(event_wav):
-            return read_clip(event_wav, sample_rate, clip_seconds)
+        def event_pipeline(event_wav, gain):
+            return read_clip(event_wav, sample_rate, clip_seconds) * gain
 
         sb.dataio.dataset.add_dynamic_item([dataset], event_pipeline)
         keys.append("event_sig")
@@ -65,6 +85,7 @@ def classification_datasets(hparams, ground_truth=False, ground_truth_where_avai
 
     ``ground_truth``: every split yields ``event_sig``; ``ground_truth_where_available``: the
     splits listed do when their manifest carries the clean events (a synthetic twin).
+    ``hparams['peak_normalize']`` (default False) divides every clip by its peak.
     """
     manifests = hparams["manifests"]
     return {
@@ -75,6 +96,7 @@ def classification_datasets(hparams, ground_truth=False, ground_truth_where_avai
             hparams["label_encoder"],
             ground_truth=ground_truth
             or (split in ground_truth_where_available and has_ground_truth(manifests[split])),
+            peak_normalize=hparams.get("peak_normalize", False),
         )
         for split in ("train", "valid", "test")
     }

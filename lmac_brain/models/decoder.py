@@ -1,12 +1,12 @@
 """The L-MAC mask decoder: classifier representations -> mask of exactly the input's shape.
 
-Three variants (``build_decoder(..., variant=...)``), all U-Nets over the frozen CNN14's hidden
+Four variants (``build_decoder(..., variant=...)``), all decoders of the frozen CNN14's hidden
 representations (paper Fig. 5), so an ablation can compare them:
 
-- ``"old"`` (``MaskDecoder``): the four deepest CNN14 blocks are projected to a common width and
-  merged from the coarsest up; the mask logits are computed on the finest of them (1/8 of the
+- ``"coarse"`` (``MaskDecoder``): the four deepest CNN14 blocks are projected to a common width
+  and merged from the coarsest up; the mask logits are computed on the finest of them (1/8 of the
   input grid) and upsampled bilinearly to ``(time, n_mels)``; an STFT-domain mask then reads the
-  mel grid through a learnable mel-to-linear map. Cheap, but bilinear interpolation of one
+  mel grid through the fixed normalised filterbank. Cheap, but bilinear interpolation of one
   coarse logit map cannot create detail: its logits have a numerical rank of about ten and a
   time resolution of 8 frames.
 - ``"fullres"`` (``FullResMaskDecoder``): the same merge, but with learned upsampling
@@ -16,7 +16,12 @@ representations (paper Fig. 5), so an ablation can compare them:
   last convolutions run on that grid, so the logits have no rank ceiling.
 - ``"fullres_shallow"``: ``"fullres"`` with the outputs of CNN14's ``conv_block2`` and
   ``conv_block1`` (1/4 and 1/2 of the input grid) as two more skips, so detail finer than 1/8
-  is read from the classifier instead of only being decoded.
+  is read from the classifier instead of only being decoded. Those two blocks follow the
+  input's energy whatever the classifier decides (the cascading randomization test shows it).
+- ``"transposed_stack"`` (``TransposedStackMaskDecoder``): the authors' architecture (SpeechBrain's
+  ``CNN14PSI_stft``): a stack of stride-2 transposed convolutions with ReLUs and no
+  normalisation, each deep block entering through its own transposed convolution, up to the full
+  grid; its width is a setting (the authors': the embedding size, 2048).
 
 Every variant outputs EXACTLY ``n_fft // 2 + 1`` (or ``n_mels``) bins and as many frames as the
 input, whatever the clip length, width or n_fft.
@@ -27,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmac_brain.audio.masking import check_mask_space
+from lmac_brain.audio.spectral import mel_to_linear_weights
 
 
 class _MaskSpace(nn.Module):
@@ -51,9 +57,11 @@ def _conv_block(channels_in, channels_out):
 
 
 class MaskDecoder(_MaskSpace):
-    """Decode CNN14 hidden representations into a mask in ``[0, 1]`` (variant ``"old"``).
+    """Decode CNN14 hidden representations into a mask in ``[0, 1]`` (variant ``"coarse"``).
 
-    Kept bit-for-bit as it was trained before the full-resolution variants, for comparison.
+    The logits are computed on the 1/8 grid and upsampled; an STFT mask reads them through the
+    fixed normalised filterbank. (Its first version learned that map and a per-bin bias: both
+    drifted into clip-independent per-bin gains, the same horizontal stripes on every mask.)
 
     Arguments
     ---------
@@ -81,7 +89,7 @@ class MaskDecoder(_MaskSpace):
     torch.Size([2, 97, 40])
     """
 
-    variant = "old"
+    variant = "coarse"
     uses_shallow = False  # reads the four deepest representations only
 
     def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None,
@@ -100,10 +108,8 @@ class MaskDecoder(_MaskSpace):
         if mel_matrix is None:
             self.to_linear = None
         else:
-            weights = mel_matrix.t().clone()  # [n_mels, n_freq]
-            weights = weights / weights.sum(dim=0, keepdim=True).clamp_min(1e-8)
-            self.to_linear = nn.Parameter(weights)
-            self.linear_bias = nn.Parameter(torch.zeros(mel_matrix.shape[0]))
+            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
+        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
 
     def forward(self, hidden, n_frames):
         """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
@@ -117,7 +123,7 @@ class MaskDecoder(_MaskSpace):
             x = merge(_resize(x, h.shape[-2:]) + project(h))
         logits = _resize(self.refine(x), (n_frames, self.n_mels)).squeeze(1)
         if self.to_linear is not None:
-            logits = torch.matmul(logits, self.to_linear) + self.linear_bias
+            logits = torch.matmul(logits, self.to_linear)
         return logits
 
 
@@ -132,7 +138,7 @@ class FullResMaskDecoder(_MaskSpace):
 
     Variants ``"fullres"`` (``shallow_channels=None``) and ``"fullres_shallow"``. The four
     deepest representations (1/32, 1/32, 1/16, 1/8 of the input grid) are merged as in the
-    ``"old"`` decoder, then three more stages bring the map to 1/4, 1/2 and the full
+    ``"coarse"`` decoder, then three more stages bring the map to 1/4, 1/2 and the full
     ``(time, n_mels)`` grid. Each stage is a 2x2 stride-2 transposed convolution (learned
     upsampling: the coarse cell decides what its four children look like), the sum with the
     projected skip of that grid when there is one, and a 3x3 convolution block. Channels narrow
@@ -220,29 +226,11 @@ class FullResMaskDecoder(_MaskSpace):
             # band except through |X| itself; free per-bin weights (n_mels x n_freq of them, each
             # moved at the learning rate by Adam) drifted into clip-independent per-bin gains,
             # i.e. horizontal stripes. Detail across bins comes from the convolutions after it.
-            weights = mel_matrix.t().clone()  # [n_mels, n_freq]
-            weights = weights / weights.sum(dim=0, keepdim=True).clamp_min(1e-8)
-            self.register_buffer("to_linear", weights, persistent=False)
+            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
         # Saved with the weights (which are the same for both domains) so that a checkpoint
         # says which domain it masks.
         self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
-        self._init_weights()
-
-    def _init_weights(self):
-        # He initialisation with zero biases: PyTorch's default shrinks the signal about 2.5x
-        # per conv + ReLU, so through these seven stages an untrained decoder's logits would be
-        # its output bias plus a ~1e-3 ripple, i.e. a flat mask. Here they start with the
-        # spread of the classifier's representations.
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-                # A 2x2 stride-2 transposed convolution gives each output one tap per channel.
-                if isinstance(module, nn.ConvTranspose2d):
-                    fan_in = module.in_channels
-                else:
-                    fan_in = module.weight[0].numel()
-                nn.init.normal_(module.weight, std=(2.0 / fan_in) ** 0.5)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
+        _he_init(self)
 
     def forward(self, hidden, n_frames):
         """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
@@ -276,6 +264,129 @@ class FullResMaskDecoder(_MaskSpace):
         return torch.einsum("bctf,c->btf", x, self.out.weight.flatten()) + self.out.bias
 
 
+def _he_init(module):
+    """He initialisation with zero biases for every (transposed) convolution of ``module``.
+
+    PyTorch's default shrinks the signal about 2.5x per conv + ReLU, so through six or seven
+    stages an untrained decoder's logits would be its output bias plus a ~1e-3 ripple, i.e. a
+    flat mask; with this they start with the spread of the classifier's representations.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.ConvTranspose2d):
+            # Each output of a stride-s transposed convolution gets kernel/stride taps per channel.
+            fan_in = m.in_channels * m.weight[0, 0].numel() / (m.stride[0] * m.stride[1])
+        elif isinstance(m, nn.Conv2d):
+            fan_in = m.weight[0].numel()
+        else:
+            continue
+        nn.init.normal_(m.weight, std=(2.0 / fan_in) ** 0.5)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+def _double(channels_in, channels_out):
+    """A 3x3 transposed convolution of stride 2 that exactly doubles both axes."""
+    return nn.ConvTranspose2d(channels_in, channels_out, 3, stride=2, padding=1, output_padding=1)
+
+
+class TransposedStackMaskDecoder(_MaskSpace):
+    """The authors' decoder architecture (variant ``"transposed_stack"``), width a setting.
+
+    As SpeechBrain's ``CNN14PSI_stft``: every deep block enters through its own stride-2
+    transposed convolution and ReLU and is added to the running map, which is doubled by a
+    transposed convolution and ReLU at each step, with no normalisation anywhere::
+
+        h = relu(T(block6)) + relu(T(block5))          # 1/32 -> 1/16
+        h = relu(T(h)) + relu(T(block4))               # -> 1/8
+        h = relu(T(h)) + relu(T(block3))               # -> 1/4
+        h = T(relu(T(h)))                              # -> 1/2 -> 1 (no ReLU before the output)
+        logits = T_out(h)                              # one channel, on the output grid
+
+    Two differences from the authors', both because their layer sizes are fixed for one set-up
+    (n_fft 1024, 80 mels, 5 s): the strides double the CNN14 grid exactly (any length, n_fft or
+    n_mels; an odd size gets its last row repeated), and an STFT mask crosses from the mel grid
+    to the linear-frequency bins through the fixed normalised filterbank before its output
+    layer, where the authors' last transposed convolution stretches the mel axis linearly by 4
+    (which puts each mel band over the wrong bins). Its 3x3 kernels keep the authors' size; at
+    width 2048 (theirs) the decoder has hundreds of millions of parameters, hence the setting.
+
+    Arguments
+    ---------
+    hidden_channels : list of int
+        Channels of blocks 6, 5, 4, 3 (``Cnn14.hidden_channels``).
+    n_mels : int
+        Mel bands of the classifier features.
+    mel_matrix : torch.Tensor or None
+        ``[n_freq, n_mels]`` filterbank for an STFT-domain mask; ``None``: a Mel-domain mask.
+    width : int
+        Channels at 1/16 and 1/8; 1/4, 1/2 and full resolution get ``width // 2``, ``// 4``
+        and ``out_width``.
+    out_width : int, optional
+        Channels at full resolution (default ``width // 8``, at least 4).
+
+    Example
+    -------
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> cnn = Cnn14(mel_bins=40, base_channels=4).eval()
+    >>> _, hidden = cnn(torch.rand(2, 97, 40), return_hidden=True)
+    >>> decoder = TransposedStackMaskDecoder(cnn.hidden_channels, 40, mel_matrix=torch.rand(257, 40))
+    >>> decoder(hidden, n_frames=97).shape
+    torch.Size([2, 97, 257])
+    >>> TransposedStackMaskDecoder(cnn.hidden_channels, 40)(hidden, n_frames=97).shape
+    torch.Size([2, 97, 40])
+    """
+
+    variant = "transposed_stack"
+    uses_shallow = False
+
+    def __init__(self, hidden_channels, n_mels, mel_matrix=None, width=64, out_width=None,
+                 mask_space="linear"):
+        super().__init__()
+        self._record_mask_space(mask_space)
+        if len(hidden_channels) != 4:
+            raise ValueError(f"hidden_channels: the four deepest blocks, got {list(hidden_channels)}")
+        out_width = out_width or max(width // 8, 4)
+        c6, c5, c4, c3 = hidden_channels
+        half, quarter = max(width // 2, out_width), max(width // 4, out_width)
+        self.n_mels = n_mels
+        self.from_block6 = _double(c6, width)
+        self.from_block5 = _double(c5, width)
+        self.up16 = _double(width, width)
+        self.from_block4 = _double(c4, width)
+        self.up8 = _double(width, half)
+        self.from_block3 = _double(c3, half)
+        self.up4 = _double(half, quarter)
+        self.up2 = _double(quarter, out_width)
+        self.out = nn.ConvTranspose2d(out_width, 1, 3, padding=1)
+        if mel_matrix is None:
+            self.to_linear = None
+        else:
+            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
+        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
+        _he_init(self)
+
+    def forward(self, hidden, n_frames):
+        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
+        return torch.sigmoid(self.logits(hidden, n_frames))
+
+    def logits(self, hidden, n_frames):
+        """The mask before its sigmoid."""
+        block6, block5, block4, block3 = hidden[:4]
+
+        def grid(level):  # AvgPool2d floors: the grid after `level` poolings
+            return (n_frames >> level, self.n_mels >> level)
+
+        h = F.relu(self.from_block6(block6)) + F.relu(self.from_block5(block5))
+        h = _upsample_to(h, grid(4))
+        h = _upsample_to(F.relu(self.up16(h)), grid(3)) + _upsample_to(F.relu(self.from_block4(block4)), grid(3))
+        h = _upsample_to(F.relu(self.up8(h)), grid(2)) + _upsample_to(F.relu(self.from_block3(block3)), grid(2))
+        h = _upsample_to(F.relu(self.up4(h)), grid(1))
+        h = _upsample_to(self.up2(h), grid(0))
+        if self.to_linear is not None:
+            h = torch.matmul(h, self.to_linear)
+        return self.out(h).squeeze(1)
+
+
 def _upsample_to(x, size):
     """Pad the (exactly doubled) output of a transposed convolution to ``size``.
 
@@ -288,10 +399,10 @@ def _upsample_to(x, size):
     return x
 
 
-VARIANTS = ("old", "fullres", "fullres_shallow")
+VARIANTS = ("coarse", "fullres", "fullres_shallow", "transposed_stack")
 
 
-def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, variant="old",
+def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, variant="fullres",
                   mask_space="linear"):
     """A decoder sized for ``embedding_model`` and masking ``domain`` ("stft" | "mel").
 
@@ -315,8 +426,9 @@ def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, v
     from lmac_brain.models.classifier import check_domain
 
     mel_matrix = frontend.mel_matrix if check_domain(domain) == "stft" else None
-    if variant == "old":
-        return MaskDecoder(
+    if variant in ("coarse", "transposed_stack"):
+        decoder_class = MaskDecoder if variant == "coarse" else TransposedStackMaskDecoder
+        return decoder_class(
             embedding_model.hidden_channels,
             frontend.n_mels,
             mel_matrix=mel_matrix,
@@ -340,16 +452,19 @@ def build_decoder(embedding_model, frontend, domain, width=64, out_width=None, v
 
 def decoder_domain(state):
     """The domain ("stft" | "mel") a decoder state dict was trained to mask."""
-    return "stft" if "to_linear" in state or bool(state.get("linear_output", False)) else "mel"
+    return "stft" if bool(state.get("linear_output", False)) else "mel"
 
 
 def decoder_settings(state):
     """``build_decoder`` keyword arguments (width, out_width, variant, mask_space) of a decoder
     state dict (a state saved before the mask space was recorded is a ``linear`` one)."""
-    width = state["project.0.weight"].shape[0]
     space = {"mask_space": "log1p" if bool(state.get("log1p_space", False)) else "linear"}
+    if "from_block6.weight" in state:  # transposed convolutions: [in, out, kh, kw]
+        return {"width": state["from_block6.weight"].shape[1], "out_width": state["out.weight"].shape[0],
+                "variant": "transposed_stack", **space}
+    width = state["project.0.weight"].shape[0]
     if "refine.0.0.weight" in state:
-        return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "old", **space}
+        return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "coarse", **space}
     shallow = "project.4.weight" in state
     return {
         "width": width,

@@ -128,10 +128,12 @@ def _randomization(hparams, classifier, test, domain, device, out, main):
             )
     table = [
         {"method": r["method"], "randomized": int(r["n_randomized"]), "down to": r["block"] or "none",
-         "SSIM": float(r["ssim_mean"]), "std": float(r["ssim_std"])}
+         "SSIM": float(r["ssim_mean"]), "std": float(r["ssim_std"]),
+         "Spearman": float(r["spearman_mean"]), "Spearman std": float(r["spearman_std"])}
         for r in rows
     ]
-    text = f"## Cascading randomization (SSIM to the original interpretation, {n_items} items)\n\n"
+    text = (f"## Cascading randomization (SSIM and Spearman rank correlation to the original "
+            f"interpretation, {n_items} items)\n\n")
     text += format_table(table)
     logger.info("%s", text)
     return text

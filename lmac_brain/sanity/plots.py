@@ -54,30 +54,32 @@ def save_roar_figure(rows, path, random_label="Random", title="ROAR"):
 
 
 def save_ssim_figure(rows, path, blocks, title="Cascading randomization"):
-    """SSIM to the original interpretation against the number of randomized blocks.
+    """SSIM and Spearman rank correlation to the original interpretation against the number of
+    randomized blocks, one panel each.
 
     Mean over the items with a band of one standard deviation (paper Fig. 4, right); the
     x ticks name the block randomized last.
     """
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     groups = defaultdict(list)
     for row in rows:
         groups[row["method"]].append(row)
-    for method, method_rows in groups.items():
-        method_rows = sorted(method_rows, key=lambda r: int(r["n_randomized"]))
-        xs = np.array([int(r["n_randomized"]) for r in method_rows])
-        mean = np.array([float(r["ssim_mean"]) for r in method_rows])
-        std = np.array([float(r["ssim_std"]) for r in method_rows])
-        line, = ax.plot(xs, mean, marker="o", ms=3, label=method)
-        ax.fill_between(xs, mean - std, mean + std, alpha=0.15, color=line.get_color())
     labels = ["none", *blocks]
-    ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right", fontsize=8)
-    ax.set_xlabel("randomized down to")
-    ax.set_ylabel("SSIM to original")
-    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.05)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    for ax, (column, name) in zip(axes, (("ssim", "SSIM"), ("spearman", "Spearman correlation"))):
+        for method, method_rows in groups.items():
+            method_rows = sorted(method_rows, key=lambda r: int(r["n_randomized"]))
+            xs = np.array([int(r["n_randomized"]) for r in method_rows])
+            mean = np.array([float(r[f"{column}_mean"] or "nan") for r in method_rows])
+            std = np.array([float(r[f"{column}_std"] or "nan") for r in method_rows])
+            line, = ax.plot(xs, mean, marker="o", ms=3, label=method)
+            ax.fill_between(xs, mean - std, mean + std, alpha=0.15, color=line.get_color())
+        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right", fontsize=8)
+        ax.set_xlabel("randomized down to")
+        ax.set_ylabel(f"{name} to original")
+        ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.05)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -3,16 +3,20 @@
 The classifier's blocks are re-initialized from the top (the logits) down, one more at each
 step: ``head``, then ``conv_block6``, ``conv_block5``, ... (:data:`CASCADE`). At each step the
 interpretation of the randomized model is compared with that of the original model on the same
-items by SSIM (:func:`ssim`, maps in ``[0, 1]``, ``data_range=1``). An interpretation that stays
-the same while the model it explains is destroyed is an edge detector, not an explanation.
+items by SSIM (:func:`ssim`, maps in ``[0, 1]``, ``data_range=1``) and by the Spearman rank
+correlation of their bins (:func:`spearman`), as Adebayo et al. report both. An interpretation
+that stays the same while the model it explains is destroyed is an edge detector, not an
+explanation. SSIM alone cannot tell for sparse masks: with ``data_range`` 1, an all-but-empty mask
+and a sparse one are "similar" wherever both are near zero (0.72 measured for such a pair); the
+rank correlation compares the order of the bins, whatever their scale.
 
 Every method of :mod:`lmac_brain.explainers` is rebuilt on the randomized classifier at each
 step; for L-MAC the decoder stays as trained and reads the randomized classifier's hidden
 representations.
 
 Results go to ``randomization.csv`` (:data:`CSV_COLUMNS`, one row per ``(method,
-n_randomized)``, mean and standard deviation of the SSIM over the items); a rerun skips the
-rows already there.
+n_randomized)``, mean and standard deviation over the items of the SSIM and of the Spearman
+correlation); a rerun skips the rows already there.
 """
 
 import copy
@@ -33,7 +37,8 @@ logger = logging.getLogger(__name__)
 CASCADE = ("head", "conv_block6", "conv_block5", "conv_block4", "conv_block3", "conv_block2", "conv_block1")
 """The classifier's blocks from the logits down: the order in which they are randomized."""
 
-CSV_COLUMNS = ("method", "n_randomized", "block", "n", "ssim_mean", "ssim_std", "sec")
+CSV_COLUMNS = ("method", "n_randomized", "block", "n", "ssim_mean", "ssim_std", "spearman_mean",
+               "spearman_std", "sec")
 """Header of ``randomization.csv``. ``block`` is the block randomized last at that step."""
 
 
@@ -165,6 +170,42 @@ def ssim_per_item(masks_a, masks_b):
     return [ssim(a, b) for a, b in zip(masks_a, masks_b)]
 
 
+def spearman(a, b):
+    """Spearman rank correlation of the bins of two maps of one shape (ties: average ranks).
+
+    ``NaN`` when either map is constant (its bins have no order).
+
+    Example
+    -------
+    >>> m = torch.rand(20, 30)
+    >>> round(spearman(m, m ** 3), 6), round(spearman(m, -m), 6)
+    (1.0, -1.0)
+    """
+    a, b = _numpy(a).ravel(), _numpy(b).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"spearman needs two maps of one shape, got {a.shape} and {b.shape}")
+    ra, rb = _ranks(a), _ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    return float((ra * rb).sum() / denominator) if denominator > 0 else float("nan")
+
+
+def _ranks(x):
+    """Average ranks (ties share the mean of their positions)."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_x)) + 1]
+    ends = np.r_[starts[1:], len(x)]
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat((starts + ends - 1) / 2.0, ends - starts)
+    return ranks
+
+
+def spearman_per_item(masks_a, masks_b):
+    """Spearman correlation of each pair of ``[batch, time, freq]`` maps, as a list of floats."""
+    return [spearman(a, b) for a, b in zip(masks_a, masks_b)]
+
+
 def _numpy(x):
     if isinstance(x, torch.Tensor):
         x = x.detach().float().cpu().numpy()
@@ -246,6 +287,9 @@ def run_randomization(
                     build_explainer(name, classifier, domain, **options), inputs, batch_size
                 )
             values = ssim_per_item(originals[label], masks)
+            # Constant maps have no rank order: left out of the mean (nan if all are).
+            ranks = np.array(spearman_per_item(originals[label], masks))
+            ranks = ranks[np.isfinite(ranks)]
             row = {
                 "method": label,
                 "n_randomized": n_randomized,
@@ -253,13 +297,15 @@ def run_randomization(
                 "n": len(values),
                 "ssim_mean": float(np.mean(values)),
                 "ssim_std": float(np.std(values)),
+                "spearman_mean": float(np.mean(ranks)) if len(ranks) else float("nan"),
+                "spearman_std": float(np.std(ranks)) if len(ranks) else float("nan"),
                 "sec": time.perf_counter() - start,
             }
             append_csv_row(csv_path, CSV_COLUMNS, row)
             done.add(key)
             logger.info(
-                "Randomization %s, %d block(s) randomized (%s): SSIM %.3f +- %.3f",
-                label, n_randomized, block or "none", row["ssim_mean"], row["ssim_std"],
+                "Randomization %s, %d block(s) randomized (%s): SSIM %.3f +- %.3f, Spearman %.3f",
+                label, n_randomized, block or "none", row["ssim_mean"], row["ssim_std"], row["spearman_mean"],
             )
             progress.update()
     progress.close()
