@@ -1,7 +1,12 @@
-"""The L-MAC decoder ablation: decoder variant x mask space x training budget, over seeds.
+"""The L-MAC decoder ablation: decoder variant x mask space x l1 scaling x budget, over seeds.
 
     python benchmarks/ablation_lmac.py [--out results/ablation] [--seeds 1 2 3] [--jobs 2] \
-        [--variants old fullres fullres_shallow] [--spaces linear log1p] [--short 15] [--long 60]
+        [--variants coarse fullres transposed_stack] [--spaces linear] [--reductions batch_sum] \
+        [--short 15] [--long 50] [--fold valid]
+
+Configurations are compared on the VALIDATION fold (``--fold valid``, the default: every metric
+and the randomization test below are computed on it); the chosen one is then scored once on the
+test fold (``--fold test`` with that configuration alone: the trained runs are reused).
 
 On the ESC-50 twin of the demo (10 classes, 8 clips per class and fold, 2 s; generated in
 ``<out>/data`` when missing), for every seed: the compact classifier (WHAM! augmentation), then for
@@ -31,8 +36,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "loc_auc", "loc_iou", "SI-SDR", "SDRi", "SSIM_rand")
-"""``SSIM_rand``: L-MAC's SSIM to its own masks with every classifier block randomized (long runs)."""
+COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "template_share", "loc_auc", "loc_iou", "SI-SDR", "SDRi",
+           "SSIM_rand", "Spearman_rand")
+"""``SSIM_rand``/``Spearman_rand``: L-MAC's SSIM and rank correlation to its own masks once the head
+and conv_block6 ... conv_block3 are randomized (the decision is then noise; long runs)."""
+FOLDS = {"valid": "[4]", "test": "[5]"}
+"""ESC-50 folds of the twin: the recipes' valid and test folds."""
+DECISION_BLOCKS = 5
+"""Randomization step read: head, conv_block6, conv_block5, conv_block4, conv_block3 randomized."""
 TWIN = ["--n-classes", "10", "--clips-per-class-per-fold", "8", "--clip-seconds", "2.0", "--seed", "0"]
 
 
@@ -68,19 +79,20 @@ def classifier(out, data, seed, threads):
     return folder
 
 
-def lmac_run(out, data, seed, variant, space, budgets, threads):
-    """Train (or resume) one configuration to each budget; returns {budget name: metrics}."""
-    folder = os.path.join(out, "runs", str(seed), f"{variant}_{space}")
+def lmac_run(out, data, seed, variant, space, reduction, budgets, threads, fold):
+    """Train (or resume) one configuration to each budget; returns {budget name: metrics on ``fold``}."""
+    folder = os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
     os.makedirs(folder, exist_ok=True)
     results = {}
     for name, epochs in budgets:
-        path = os.path.join(folder, f"{name}.json")
+        path = os.path.join(folder, f"{name}_{fold}.json")
         if not os.path.exists(path):
             seconds = run(
                 [sys.executable, "recipes/ESC50/train_lmac.py", "hparams/lmac_cnn14_compact.yaml",
                  f"--data_folder={data}/ESC50", f"--seed={seed}", f"--output_folder={folder}/run",
                  f"--classifier_source={out}/classifiers/{seed}/save", f"--decoder_variant={variant}",
-                 f"--mask_space={space}", f"--number_of_epochs={epochs}", "--n_listenable=2"],
+                 f"--mask_space={space}", f"--regularizer_reduction={reduction}", f"--number_of_epochs={epochs}",
+                 "--n_listenable=2", f"--test_folds={FOLDS[fold]}"],
                 os.path.join(folder, "run.log"), threads,
             )
             with open(os.path.join(folder, "run", "test_metrics.json"), encoding="utf-8") as f:
@@ -90,22 +102,24 @@ def lmac_run(out, data, seed, variant, space, budgets, threads):
                 json.dump(metrics, f, indent=2)
         with open(path, encoding="utf-8") as f:
             results[name] = json.load(f)
-    results[budgets[-1][0]]["SSIM_rand"] = randomization_ssim(out, data, seed, folder, threads)
+    ssim, rank = randomization(out, data, seed, folder, threads, fold)
+    results[budgets[-1][0]].update(SSIM_rand=ssim, Spearman_rand=rank)
     return results
 
 
-def randomization_ssim(out, data, seed, folder, threads):
-    """L-MAC's mean SSIM with every block randomized (the cascading randomization test)."""
-    sanity = os.path.join(folder, "randomization")
+def randomization(out, data, seed, folder, threads, fold):
+    """L-MAC's mean SSIM and Spearman correlation once the decision blocks are randomized."""
+    sanity = os.path.join(folder, f"randomization_{fold}")
     table_path = os.path.join(sanity, "randomization.csv")
     if not os.path.exists(table_path):
         run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
              f"--data_folder={data}/ESC50", f"--classifier_source={out}/classifiers/{seed}/save",
              f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
-             f"--output_folder={sanity}"], os.path.join(folder, "randomization.log"), threads)
+             f"--test_folds={FOLDS[fold]}", f"--output_folder={sanity}"],
+            os.path.join(folder, "randomization.log"), threads)
     with open(table_path, encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC"]
-    return float(max(rows, key=lambda r: int(r["n_randomized"]))["ssim_mean"])
+        rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC" and int(r["n_randomized"]) == DECISION_BLOCKS]
+    return float(rows[0]["ssim_mean"]), float(rows[0]["spearman_mean"])
 
 
 def mean_std(values):
@@ -118,18 +132,18 @@ def mean_std(values):
 
 def table(results, budgets):
     """Markdown table: one row per (variant, space, budget), mean ± std over seeds."""
-    header = ["decoder", "mask space", "epochs", *COLUMNS, "s/epoch", "seeds"]
+    header = ["decoder", "mask space", "l1", "epochs", *COLUMNS, "s/epoch", "seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     configs = sorted({k[1:] for k in results})
-    for (variant, space), (index, (name, epochs)) in itertools.product(configs, enumerate(budgets)):
-        runs = [r for k, r in results.items() if k[1:] == (variant, space) and name in r]
+    for config, (index, (name, epochs)) in itertools.product(configs, enumerate(budgets)):
+        runs = [r for k, r in results.items() if k[1:] == config and name in r]
         if not runs:
             continue
         cells = [mean_std([float(r[name][c]) for r in runs if c in r[name]]) for c in COLUMNS]
         # A longer budget resumes the shorter one: its time is that of its extra epochs.
         before = budgets[index - 1][1] if index else 0
         per_epoch = [r[name]["seconds"] / max(epochs - before, 1) for r in runs]
-        lines.append("| " + " | ".join([variant, space, str(epochs), *cells, mean_std(per_epoch), str(len(runs))])
+        lines.append("| " + " | ".join([*config, str(epochs), *cells, mean_std(per_epoch), str(len(runs))])
                      + " |")
     return "\n".join(lines)
 
@@ -138,10 +152,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="results/ablation")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--variants", nargs="+", default=["old", "fullres", "fullres_shallow"])
-    parser.add_argument("--spaces", nargs="+", default=["linear", "log1p"])
+    parser.add_argument("--variants", nargs="+", default=["coarse", "fullres", "transposed_stack"])
+    parser.add_argument("--spaces", nargs="+", default=["linear"])
+    parser.add_argument("--reductions", nargs="+", default=["batch_sum"], help="l1 scaling (regularizer_reduction)")
     parser.add_argument("--short", type=int, default=15)
-    parser.add_argument("--long", type=int, default=60)
+    parser.add_argument("--long", type=int, default=50)
+    parser.add_argument("--fold", choices=sorted(FOLDS), default="valid",
+                        help="where the runs are scored: valid (to choose), test (the chosen one, once)")
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
     args = parser.parse_args(argv)
     out = os.path.abspath(args.out)
@@ -150,16 +167,16 @@ def main(argv=None):
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda s: classifier(out, data, s, threads), args.seeds))
         budgets = [("short", args.short), ("long", args.long)]
-        configs = list(itertools.product(args.seeds, args.variants, args.spaces))
-        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads)), configs)
+        configs = list(itertools.product(args.seeds, args.variants, args.spaces, args.reductions))
+        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads, args.fold)), configs)
         results = {}
         for config, result in done:
             results[config] = result
-            print(f"done: seed {config[0]}, {config[1]}, {config[2]}", flush=True)
+            print(f"done: seed {config[0]}, {', '.join(config[1:])}", flush=True)
     accuracy = [float(open(os.path.join(out, "classifiers", str(s), "test_accuracy.txt")).read()) for s in args.seeds]
-    text = (f"Compact L-MAC on the ESC-50 twin, test fold (clean), seeds {args.seeds}; classifier test "
+    text = (f"Compact L-MAC on the ESC-50 twin, {args.fold} fold (clean), seeds {args.seeds}; classifier test "
             f"accuracy {mean_std(accuracy)}.\n\n" + table(results, budgets))
-    with open(os.path.join(out, "ablation.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, f"ablation_{args.fold}.md"), "w", encoding="utf-8") as f:
         f.write(text + "\n")
     print(text)
 

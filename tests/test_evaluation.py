@@ -23,8 +23,8 @@ from lmac_brain.recipes.evaluate import run
 from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER = ("protocol,dataset,condition,domain,method,label,n,accuracy,AI,AD,AD_ref,AG,FF,FidIn,SPS,COMP,MM,"
-          "loc_auc,loc_iou,SI-SDR,SDRi,sec_per_item")
+HEADER = ("protocol,dataset,condition,domain,method,label,mask_space,n,accuracy,AI,AD,AD_ref,AG,FF,FidIn,SPS,COMP,"
+          "MM,loc_auc,loc_iou,SI-SDR,SDRi,template_share,n_SPS,n_COMP,n_loc_auc,n_loc_iou,sec_per_item")
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
 
 
@@ -57,6 +57,8 @@ METHODS = {
     "ig": {"explainer": "ig", "n_steps": 2, "label": "IG"},
     "smoothgrad": {"explainer": "smoothgrad", "nt_samples": 2},
     "lmac": {"explainer": "lmac", "domains": ["stft"], "label": "L-MAC"},
+    "constant": {"explainer": "constant", "mm_of": "lmac", "label": "Constant"},
+    "energy": {"explainer": "energy", "label": "Energy"},
     "ones": {"explainer": "ones", "label": "All ones"},
 }
 
@@ -98,8 +100,9 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     lines = csv_path.read_text().splitlines()
     assert lines[0] == HEADER
     rows = list(csv.DictReader(lines))
+    # No L-MAC in the Mel domain, so no L-MAC mean mask for the constant row to match there.
     expected = {(c, d, m) for c in CONDITIONS for d in ("stft", "mel") for m in METHODS
-                if not (m == "lmac" and d == "mel")}
+                if not (m in ("lmac", "constant") and d == "mel")}
     keys = [(r["condition"], r["domain"], r["method"]) for r in rows]
     assert len(keys) == len(set(keys)) and set(keys) == expected
     for row in rows:
@@ -108,14 +111,26 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
         for name in ("accuracy", "AI", "AD", "AD_ref", "AG", "FF", "FidIn", "MM", "loc_auc", "loc_iou",
                      "SI-SDR", "SDRi", "sec_per_item"):
             assert row[name] != "", (row, name)  # the twin has ground truth
+        assert row["mask_space"] == "linear"
+        if row["method"] in ("ones", "constant"):
+            # Constant maps: Quantus and the template share are undefined there, so the cells
+            # stay empty, and their counts say that no item was averaged.
+            assert row["SPS"] == row["COMP"] == row["template_share"] == ""
+            assert row["n_SPS"] == row["n_COMP"] == "0"
+        else:
+            assert 0.0 <= float(row["template_share"]) < 1.0 and row["n_SPS"] == "6"
+        if row["method"] == "constant":
+            lmac = next(r for r in rows if (r["condition"], r["domain"], r["method"]) ==
+                        (row["condition"], row["domain"], "lmac"))
+            assert float(row["MM"]) == pytest.approx(float(lmac["MM"]), rel=1e-6)
+        if row["method"] == "energy":
+            assert 0.0 < float(row["MM"]) < 0.5  # |X| / max|X|: most bins are far below the peak
         if row["method"] == "ones":
-            # Constant maps: Quantus is undefined there, so the cells stay empty.
-            assert row["SPS"] == row["COMP"] == ""
             assert float(row["MM"]) == 1.0 and float(row["AD"]) == 0.0 and float(row["FidIn"]) == 1.0
             # The all-ones interpretation is the input itself: no improvement over it (up to the
             # ISTFT's error: this tiny front-end's hop equals its window, so it is not exact).
             assert abs(float(row["SDRi"])) < 0.5
-        else:
+        elif row["method"] != "constant":
             assert row["SPS"] != "" and row["COMP"] != ""
     # The contamination changes what is explained, so conditions differ.
     sal = {r["condition"]: float(r["AD"]) for r in rows if r["method"] == "saliency" and r["domain"] == "stft"}
@@ -126,6 +141,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
         for domain in ("STFT-Mel", "Mel"):
             assert f"### esc50, {condition}, {domain}" in markdown
     assert markdown.startswith("## Protocol `paper`")
+    assert "masks applied in the linear space (M*|X|)" in markdown and "SPS 0, COMP 0" in markdown
     for block in markdown.split("### ")[1:]:
         methods_in_block = [line.split("|")[1].strip() for line in block.splitlines() if line.startswith("| ")][1:]
         assert methods_in_block[-1] == "All ones"

@@ -16,6 +16,7 @@ classifier's accuracy on the evaluated mixtures (the same for every method of a 
 """
 
 import logging
+import math
 import os
 import time
 
@@ -34,6 +35,7 @@ from lmac_brain.evaluation.methods import (
 from lmac_brain.evaluation.protocols import check_protocol
 from lmac_brain.evaluation.tables import (
     BASELINE_EXPLAINER,
+    COUNTED_METRICS,
     KEY_COLUMNS,
     append_row,
     format_markdown,
@@ -48,6 +50,7 @@ from lmac_brain.metrics import (
     metrics_per_item,
 )
 from lmac_brain.metrics.ground_truth import event_references
+from lmac_brain.metrics.template import TemplateShare
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +89,16 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
     -------
     dict
         ``n`` (evaluated mixtures), ``accuracy`` (of the classifier on them), the metric means
-        (metrics with no valid item absent) and ``sec_per_item``.
+        (metrics with no valid item absent), ``template_share`` of the masks
+        (:mod:`lmac_brain.metrics.template`), ``n_<metric>`` (items averaged) for the metrics
+        that skip items (:data:`~lmac_brain.evaluation.tables.COUNTED_METRICS`) and
+        ``sec_per_item``.
     """
     check_mask_space(mask_space)
     options = {k: v for k, v in dict(loader_options or {}).items() if k != "shuffle"}
     loader = make_dataloader(test_data, **options)
     accumulator = MetricAccumulator()
+    template = TemplateShare()
     frontend = classifier.frontend
     n_items, seconds = 0, 0.0
     copies = getattr(condition, "copies", 1)
@@ -111,6 +118,7 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
             mask = explainer(x, target)
             _sync(device)
             seconds += time.perf_counter() - start
+            template.update(mask)
 
             masked_in, masked_out = masked_in_out(x, mask, mask_space)
             with torch.no_grad():
@@ -128,12 +136,24 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
                 labels = torch.as_tensor(batch.class_index).reshape(-1).to(target.device)
                 accumulator.update({"accuracy": (target == labels).to(torch.float64)})
             n_items += wavs.shape[0]
-    result = {"n": n_items, **accumulator.summarize()}
+    counts = accumulator.counts()
+    result = {"n": n_items, **accumulator.summarize(),
+              **{f"n_{name}": counts[name] for name in COUNTED_METRICS if name in counts}}
+    if math.isfinite(template.value()):  # undefined for masks that are all one value
+        result["template_share"] = template.value()
     skipped = {k: v for k, v in accumulator.skipped().items() if v}
     if skipped:
         logger.info("%s: items skipped per metric (undefined there): %s", progress_desc, skipped)
     result["sec_per_item"] = seconds / max(n_items, 1)
     return result
+
+
+def _mean_mask_of(rows, key):
+    """The ``MM`` of the row ``key`` (``None`` when that row is not there)."""
+    for row in rows:
+        if row_key(row) == key and row.get("MM") not in (None, ""):
+            return float(row["MM"])
+    return None
 
 
 def run_evaluation(classifier, dataset_name, test_data, methods, conditions, domains, output_folder,
@@ -204,12 +224,20 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
                     continue
                 space = spec.get("mask_space") or mask_space
                 explainer = explainers[(domain, method)].to(device).use_mask_space(space)
+                if spec.get("mm_of"):
+                    reference = (protocol, str(dataset_name), condition_label, domain, spec["mm_of"])
+                    mean_mask = _mean_mask_of(read_rows(csv_path), reference)
+                    if mean_mask is None:
+                        logger.warning("Skipping %s: no MM of %r in this condition and domain to match",
+                                       "/".join(key), spec["mm_of"])
+                        continue
+                    explainer.value = mean_mask
                 result = evaluate_one(
                     classifier, explainer, condition, test_data, domain, loader_options, device,
                     progress_desc=f"{protocol}/{condition_label}/{domain}/{method}",
                     mask_space=space,
                 )
-                row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), **result)
+                row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), mask_space=space, **result)
                 append_row(csv_path, row)
                 done.add(key)
                 logger.info("%s: %s", "/".join(key),

@@ -15,7 +15,9 @@ restricts it to some domains, and any option may be given per domain as
 protocol as ``{paper: value, reference: value}`` (:mod:`lmac_brain.evaluation.protocols`;
 resolved by :func:`select_protocol` before anything else). ``optional: true`` marks a row that
 is left out, with a warning, when its checkpoint is missing (:func:`drop_unavailable_optional`),
-and ``mask_space`` overrides the protocol's mask space for one method.
+``mask_space`` overrides the protocol's mask space for one method, and ``mm_of: <key>`` (for the
+``constant`` explainer) sets the mask's value to the ``MM`` the method ``<key>`` scored in the
+same condition and domain (that method must come first).
 
 The whole configuration is validated before any work (:func:`validate_configuration`): every
 problem (unknown method, missing checkpoint, condition whose data is missing, ...) is listed
@@ -36,7 +38,7 @@ from lmac_brain.models.classifier import DOMAINS
 TRAINED_EXPLAINERS = ("lmac", "l2i")
 """Explainers that load a trained model from their ``source`` option."""
 
-HARNESS_KEYS = ("explainer", "domains", "label", "optional", "mask_space")
+HARNESS_KEYS = ("explainer", "domains", "label", "optional", "mask_space", "mm_of")
 """Keys of a method spec read by the harness, not passed to the explainer."""
 
 

@@ -22,10 +22,17 @@ from lmac_brain.reporting.tables import format_table
 KEY_COLUMNS = ("protocol", "dataset", "condition", "domain", "method")
 RESULT_METRICS = METRIC_NAMES[:2] + ("AD_ref",) + METRIC_NAMES[2:]
 """The metric columns of ``metrics.csv``: :data:`METRIC_NAMES` with ``AD_ref`` after ``AD``."""
-CSV_COLUMNS = KEY_COLUMNS + ("label", "n", "accuracy") + RESULT_METRICS + ("sec_per_item",)
+COUNTED_METRICS = ("SPS", "COMP", "loc_auc", "loc_iou")
+"""Metrics that skip items they are undefined for (constant maps, empty ideal masks): their
+number of averaged items is a column of its own, ``n_<metric>``."""
+CSV_COLUMNS = (KEY_COLUMNS + ("label", "mask_space", "n", "accuracy") + RESULT_METRICS + ("template_share",)
+               + tuple(f"n_{m}" for m in COUNTED_METRICS) + ("sec_per_item",))
 """Header of ``metrics.csv``, in order: ``protocol`` is ``paper`` or ``reference``, ``method`` is
 the configuration's key (``lmac_ft_lg4``), ``label`` the row label of the tables (``L-MAC FT
-l_g=4``), ``n`` the number of evaluated mixtures and ``accuracy`` the classifier's on them."""
+l_g=4``), ``n`` the number of evaluated mixtures, ``accuracy`` the classifier's on them,
+``template_share`` the share of the masks' variance their average mask explains and ``n_SPS`` ...
+the items each skipping metric averaged; ``mask_space`` is how the masks were applied for the
+metrics (``linear``: ``M*|X|``; ``log1p``: ``expm1(M*log1p|X|)``)."""
 
 BASELINE_EXPLAINER = "ones"
 """The reference row listed last in every Markdown table."""
@@ -33,7 +40,7 @@ BASELINE_EXPLAINER = "ones"
 DOMAIN_LABELS = {"stft": "STFT-Mel", "mel": "Mel"}
 """Row-group labels of the paper's tables."""
 
-TABLE_COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "COMP", "MM")
+TABLE_COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "COMP", "MM", "template_share")
 
 NOTES_FILE = "protocols.json"
 """Beside ``metrics.csv``: the settings of each protocol evaluated there (lines of text)."""
@@ -150,15 +157,39 @@ def _protocol_tables(rows, protocol, baselines, method_order):
             columns.insert(columns.index("AD") + 1, "AD_ref")
         columns += [c for c in LOCALIZATION_NAMES + LISTENABILITY_NAMES
                     if any(r.get(c) not in (None, "") for r in block)]
+        spaces = sorted({r.get("mask_space") or "" for r in block} - {""})
         table = [
             {"method": r.get("label") or r["method"], "n": r["n"], **{c: _number(r.get(c)) for c in columns},
-             "sec/item": _seconds(r.get("sec_per_item"))}
+             "n per metric": counts_text(r), "sec/item": _seconds(r.get("sec_per_item")),
+             **({"mask space": r.get("mask_space")} if len(spaces) > 1 else {})}
             for r in block
         ]
         title = f"### {dataset}, {condition}, {DOMAIN_LABELS.get(domain, domain)}"
+        space_text = len(spaces) == 1 and f"masks applied in the {spaces[0]} space ({SPACE_FORMULAS.get(spaces[0], '')})"
         details = [d for d in (TABLES.get(condition) and f"as the paper's {TABLES[condition]}",
-                               accuracy_text(block)) if d]
+                               accuracy_text(block), space_text) if d]
         if details:
             title += f" ({'; '.join(details)})"
-        text += [title, "", format_table(table, ["method", "n"] + columns + ["sec/item"]), ""]
+        extra = ["mask space"] if len(spaces) > 1 else []
+        text += [title, "", format_table(table, ["method", "n"] + columns + ["n per metric", "sec/item"] + extra), ""]
     return text
+
+
+SPACE_FORMULAS = {"linear": "M*|X|", "log1p": "expm1(M*log1p|X|)"}
+
+
+def counts_text(row):
+    """The metrics that averaged fewer items than ``n`` (constant maps and the like are skipped),
+    e.g. ``"SPS 78, COMP 78"``; ``"all"`` when none did.
+
+    Example
+    -------
+    >>> counts_text({"n": "80", "n_SPS": "78", "n_COMP": "78", "n_loc_auc": "80"})
+    'SPS 78, COMP 78'
+    >>> counts_text({"n": "80", "n_SPS": "80"})
+    'all'
+    """
+    n = row.get("n")
+    fewer = [f"{m} {row[f'n_{m}']}" for m in COUNTED_METRICS
+             if row.get(f"n_{m}") not in (None, "") and str(row[f"n_{m}"]) != str(n)]
+    return ", ".join(fewer) or "all"

@@ -29,6 +29,10 @@ class TemplateShare:
     >>> share.update(torch.stack([template, 1 - template]))  # their average is flat
     >>> share.value()
     0.0
+    >>> share = TemplateShare()
+    >>> share.update(torch.full((3, 5, 7), 0.37))  # one value everywhere: no variance to share
+    >>> share.value()
+    nan
     """
 
     def __init__(self):
@@ -55,4 +59,5 @@ class TemplateShare:
         grand_mean = float(self.total.sum()) / (self.n * n_bins)
         explained = self.n * float((self.total / self.n - grand_mean).pow(2).sum())
         total = self.squares - self.n * n_bins * grand_mean**2
-        return explained / total if total > 1e-12 else float("nan")
+        # Relative to the sum of squares: for masks of one value both sums cancel to rounding.
+        return explained / total if total > 1e-9 * self.squares else float("nan")
