@@ -142,4 +142,9 @@ NOTES = [
      "has Fid-In 0.00 with AI 14.12; Table 1 Mel Guided GradCAM has AG 6.67 with AI 0.125."),
     ("Table 1 has no CCT 0.7 rows and no L2I rows in the Mel block; Table 2's Mel block has no L2I "
      "and no CCT rows."),
+    ("The published L2I Fid-In cannot be compared with ours: the authors' train_l2i.py passes a [B, 1] "
+     "tensor of class ids to compute_fidelity, which takes its argmax over dim 1 (always 0), so it "
+     "counts masked-in predictions of class 0."),
+    ("Assumptions, as no public code shows them: the reference protocol's SmoothGrad samples (50), SHAP "
+     "baselines ({0, X}), GradCAM layer (conv_block6) and CAM upsampling (stretch, nearest)."),
 ]

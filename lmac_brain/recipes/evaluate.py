@@ -81,6 +81,12 @@ def run(argv, dataset):
         notes.append("trained interpreters whose checkpoint depends on the protocol: " + ", ".join(sources))
     if settings:
         notes.append("method options of this protocol: " + ", ".join(f"{p}={v}" for p, v in settings))
+    if protocol == "reference":
+        notes.append("assumptions (no public code shows them): SmoothGrad samples, SHAP baselines, the GradCAM "
+                     "layer (conv_block6) and its upsampling")
+    if any(spec.get("explainer") == "l2i" for spec in methods.values() if spec):
+        notes.append("L2I Fid-In is computed as defined; the published L2I Fid-In counts predictions of "
+                     "class 0 (docs/protocols.md) and cannot be compared")
     run_evaluation(
         hparams["classifier_model"],
         dataset,
