@@ -331,12 +331,12 @@ def test_a_bug_surfaces_with_its_traceback(tiny_classifier, inputs, tmp_path, bu
     with pytest.raises(TypeError, match="NoneType"):
         run([*argv, "--method", buggy_explainer], dataset="esc50")
     # A ValueError deep in the run is a bug too, not "bad input": it is not turned into exit 2.
-    import lmac_brain.interpret.run as interpret_run
+    import lmac_brain.inference.interpreter as interpreter_module
 
     def broken(*args, **kwargs):
         raise ValueError("shapes do not match (a bug)")
 
-    monkeypatch.setattr(interpret_run, "explain_signal", broken)
+    monkeypatch.setattr(interpreter_module, "explain_signal", broken)
     with pytest.raises(ValueError, match="a bug"):
         run([*argv, "--method", "ones"], dataset="esc50")
     assert not (tmp_path / "out").exists()

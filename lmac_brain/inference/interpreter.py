@@ -48,9 +48,9 @@ class LMACAudioInterpreter(Pretrained):
     Example
     -------
     >>> import soundfile as sf
-    >>> from lmac_brain.inference.model_folder import write_example_model_folder
+    >>> from lmac_brain.inference.model_folder import write_untrained_model_folder
     >>> tmpdir = getfixture("tmpdir")
-    >>> folder = write_example_model_folder(tmpdir / "model")
+    >>> folder = write_untrained_model_folder(tmpdir / "model")
     >>> interpreter = LMACAudioInterpreter.from_hparams(source=str(folder), savedir=str(tmpdir / "saved"))
     >>> sf.write(str(tmpdir / "dog.wav"), 0.1 * torch.randn(2 * 44100, 2).numpy(), 44100)
     >>> result = interpreter.interpret_file(str(tmpdir / "dog.wav"))
@@ -105,6 +105,8 @@ class LMACAudioInterpreter(Pretrained):
         (:func:`lmac_brain.experiments.methods.resolve_method`): any explainer, baselines too.
         This is how the interpret CLI and the listening-test export explain."""
         classifier = resolved.classifier
+        if run_opts is None:  # stay where the method was built (Pretrained would pick CUDA if present)
+            run_opts = {"device": str(next(classifier.parameters()).device)}
         modules = {"frontend": classifier.frontend, "embedding_model": classifier.embedding_model,
                    "classifier": classifier.head}
         hparams = {"explainer": resolved.explainer, "domain": resolved.domain,

@@ -234,23 +234,12 @@ def model_card(experiment, explainer_name, classes, command=None):
     return "\n".join(lines) + "\n"
 
 
-def _training_command(folder):
-    """The recipe command of a run, from its ``log.txt`` (SpeechBrain logs the command line)."""
-    log = Path(folder) / "log.txt"
-    if not log.is_file():
-        return None
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if "Command" in line and "train_" in line:
-            return line.split("Command", 1)[1].lstrip(": ").strip() or None
-    return None
-
-
-def export_run(run_folder, output=None, options=None):
+def export_run(run_folder, output=None, options=None, command=None):
     """Write the model folder of an L-MAC or L2I training run (default ``<run>/inference``).
 
     The classifier and the explainer are loaded as the evaluation and the interpret CLI load
     them: the classifier the interpreter was trained on, the checkpoint its recipe selected and
-    tested (best validation loss).
+    tested (best validation loss). ``command`` (the training command) goes in the model card.
 
     Returns
     -------
@@ -272,7 +261,6 @@ def export_run(run_folder, output=None, options=None):
     explainer = build_explainer(explainer_name, classifier, experiment.domain,
                                 source=str(experiment.save_folder), **options)
     classes = class_names(experiment, n_outputs(classifier))
-    command = _training_command(experiment.folder)
     header = (
         f"# Model folder of {experiment.folder} (written by lmac_brain.inference.model_folder).\n"
         "# Load it with lmac_brain.inference.LMACAudioInterpreter.from_hparams(source=<this folder or its HF id>).\n\n"
@@ -285,6 +273,18 @@ def export_run(run_folder, output=None, options=None):
     )
     logger.info("Model folder (load it with LMACAudioInterpreter.from_hparams): %s", folder)
     return folder
+
+
+def write_model_folder(run_folder):
+    """What a training recipe calls once it has tested: :func:`export_run` with the command that
+    ran, logged; a run whose folder cannot be written (e.g. ``use_pretrained: False``, so no
+    trained classifier to ship) is logged as a warning, not a failed training."""
+    command = " ".join(["python", *sys.argv])
+    try:
+        return export_run(run_folder, command=command)
+    except UserFacingError as err:
+        logger.warning("No model folder for %s: %s", run_folder, err)
+        return None
 
 
 UNTRAINED_CLASSIFIER_YAML = """frontend: !new:lmac_brain.audio.spectral.SpectralFrontEnd

@@ -12,6 +12,7 @@ from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
 from lmac_brain.experiments.pretrained import load_pretrained
 from lmac_brain.experiments.setup import setup_experiment, train_and_test
+from lmac_brain.inference.model_folder import write_model_folder
 from lmac_brain.reporting.tables import format_table, write_json
 
 logger = logging.getLogger(__name__)
@@ -40,5 +41,6 @@ def run(argv, dataset):
     row = {"method": hparams["experiment_name"], **brain.test_stats}
     if sb.utils.distributed.if_main_process():
         write_json(os.path.join(hparams["output_folder"], "test_metrics.json"), row)
+        write_model_folder(hparams["output_folder"])
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"], format_table([row]))
     return 0
