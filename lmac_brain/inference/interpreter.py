@@ -15,15 +15,12 @@ from speechbrain.inference.interfaces import Pretrained
 
 from lmac_brain.audio.listenable import listenable_pair
 from lmac_brain.audio.reading import AudioReadError, UnusableAudioError
+from lmac_brain.experiments.classifiers import CLASSIFIER_NODES
 from lmac_brain.explainers import Explainer, build_explainer
 from lmac_brain.inference.result import Interpretation
 from lmac_brain.interpret.inputs import SILENCE_DB, load_input
 from lmac_brain.interpret.windowing import classify_signal, explain_signal
 from lmac_brain.models.classifier import AudioClassifier
-
-CLASSIFIER_MODULES = ("frontend", "embedding_model", "classifier")
-"""The modules that make the classifier; every other module belongs to the explainer."""
-
 
 class LMACAudioInterpreter(Pretrained):
     """Listenable interpretations of an audio classifier's decisions (L-MAC, or L2I).
@@ -65,7 +62,7 @@ class LMACAudioInterpreter(Pretrained):
     """
 
     HPARAMS_NEEDED = ["explainer", "domain", "clip_seconds"]
-    MODULES_NEEDED = list(CLASSIFIER_MODULES)
+    MODULES_NEEDED = list(CLASSIFIER_NODES)  # the classifier; every other module is the explainer's
 
     def __init__(self, *args, batch_size=8, silence_db=SILENCE_DB, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +72,7 @@ class LMACAudioInterpreter(Pretrained):
         explainer = self.hparams.explainer
         if not isinstance(explainer, Explainer):
             # Built here rather than in the YAML: it wraps the classifier built just above.
-            parts = {name: module for name, module in self.mods.items() if name not in CLASSIFIER_MODULES}
+            parts = {name: module for name, module in self.mods.items() if name not in CLASSIFIER_NODES}
             options = dict(getattr(self.hparams, "explainer_options", None) or {})
             explainer = build_explainer(explainer, self.classifier_model, self.hparams.domain, **parts, **options)
         mask_space = getattr(self.hparams, "mask_space", None)

@@ -23,11 +23,19 @@ import logging
 import sys
 from pathlib import Path
 
+import torch
+from hyperpyyaml import load_hyperpyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from speechbrain.dataio.encoder import CategoricalEncoder
 
 from lmac_brain.errors import ConfigurationError, UserFacingError
+from lmac_brain.experiments.classifiers import CLASSIFIER_NODES, class_names, load_trained_classifier, n_outputs
+from lmac_brain.experiments.discovery import NoTrainedModelError, read_experiment
+from lmac_brain.explainers import build_explainer
 from lmac_brain.interpret.publishing import staged_folder
+from lmac_brain.models.classifier import AudioClassifier
+from lmac_brain.models.decoder import build_decoder, decoder_settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +45,6 @@ MODEL_FOLDER = "inference"
 HPARAMS_FILE = "hyperparams.yaml"
 LABEL_ENCODER_FILE = "label_encoder.txt"
 CARD_FILE = "README.md"
-
-CLASSIFIER_NODES = ("frontend", "embedding_model", "classifier")
 
 
 def _value(value):
@@ -54,8 +60,6 @@ def _node(name, tag, args):
 
 def _lmac_parts(explainer):
     """``({name: module}, yaml)`` of an L-MAC explainer: its decoder, sized from its weights."""
-    from lmac_brain.models.decoder import decoder_settings
-
     settings = decoder_settings(explainer.decoder.state_dict())
     args = {"embedding_model": "!ref <embedding_model>", "frontend": "!ref <frontend>", "domain": "!ref <domain>",
             **settings}
@@ -146,9 +150,6 @@ def save_model_folder(folder, classifier, classifier_yaml, explainer_name, expla
     -------
     Path
     """
-    import torch
-    from speechbrain.dataio.encoder import CategoricalEncoder
-
     if explainer_name not in EXPLAINER_PARTS:
         raise ConfigurationError(
             f"No model folder for the {explainer_name!r} explainer: one of {', '.join(EXPLAINER_PARTS)}"
@@ -246,10 +247,6 @@ def export_run(run_folder, output=None, options=None, command=None):
     Path
         The model folder.
     """
-    from lmac_brain.experiments.classifiers import class_names, load_trained_classifier, n_outputs
-    from lmac_brain.experiments.discovery import NoTrainedModelError, read_experiment
-    from lmac_brain.explainers import build_explainer
-
     experiment = read_experiment(run_folder)
     if experiment is None or experiment.kind not in ("lmac", "lmac_ft", "l2i"):
         raise NoTrainedModelError(f"{run_folder} is not the output folder of an L-MAC or L2I training run")
@@ -316,13 +313,6 @@ def write_untrained_model_folder(folder, seed=0):
     ['README.md', 'classifier.ckpt', 'decoder.ckpt', 'embedding_model.ckpt', 'hyperparams.yaml',
      'label_encoder.txt']
     """
-    import torch
-    from hyperpyyaml import load_hyperpyyaml
-
-    from lmac_brain.explainers import build_explainer
-    from lmac_brain.models.classifier import AudioClassifier
-    from lmac_brain.models.decoder import build_decoder
-
     torch.manual_seed(seed)
     nodes = load_hyperpyyaml(UNTRAINED_CLASSIFIER_YAML)
     classifier = AudioClassifier(nodes["frontend"], nodes["embedding_model"], nodes["classifier"]).eval()
