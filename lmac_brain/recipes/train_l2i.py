@@ -9,7 +9,7 @@ save folder alone.
 import logging
 import os
 
-from speechbrain.utils.distributed import if_main_process, run_on_main
+from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.l2i import L2IBrain
@@ -60,6 +60,5 @@ def run(argv, dataset):
     brain = train_and_test(L2IBrain, hparams, run_opts, datasets, min_key=CHECKPOINT_KEY)
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"],
                 format_table([{"method": hparams["experiment_name"], **brain.test_stats}]))
-    if if_main_process():
-        write_model_folder(hparams["output_folder"])
+    run_on_main(write_model_folder, args=[hparams["output_folder"]])
     return 0

@@ -4,6 +4,7 @@ import logging
 import os
 
 import speechbrain as sb
+from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain
@@ -41,6 +42,7 @@ def run(argv, dataset):
     row = {"method": hparams["experiment_name"], **brain.test_stats}
     if sb.utils.distributed.if_main_process():
         write_json(os.path.join(hparams["output_folder"], "test_metrics.json"), row)
-        write_model_folder(hparams["output_folder"])
+    # Written by the main process while the others wait (the barriers of its loading are skipped).
+    run_on_main(write_model_folder, args=[hparams["output_folder"]])
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"], format_table([row]))
     return 0
