@@ -53,4 +53,8 @@ echo "Listenable interpretations (original / interpretation / residual wav + PNG
 echo "    results/esc50/lmac_cnn14_compact/1234/listenable/test/"
 echo "    results/esc50/lmac_cnn14_compact_ft/1234/listenable/test/"
 echo "Report page (audio players, spectrograms, masks, top-3 classes): $(tail -n 1 results/demo_report.txt)"
+MODEL=results/esc50/lmac_cnn14_compact/1234/inference
+test -f "$MODEL/hyperparams.yaml"  # written by step 3; load it from Python (README, "From Python")
+echo "L-MAC model folder (LMACAudioInterpreter.from_hparams(source=\"$MODEL\")):"
+echo "    $MODEL/"
 printf 'Demo finished in %ds.\n' "$(( $(date +%s) - start ))"

@@ -26,7 +26,7 @@ from lmac_brain.experiments.classifiers import load_trained_classifier
 from lmac_brain.experiments.discovery import read_experiment
 from lmac_brain.experiments.methods import resolve_method
 from lmac_brain.explainers import Explainer, build_explainer
-from lmac_brain.interpret import outputs as interpret_outputs
+from lmac_brain.inference import result as inference_result
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
@@ -206,7 +206,7 @@ def test_outputs_are_never_left_half_written(tiny_classifier, inputs, tmp_path, 
     report = interpret_inputs(items, resolved, output, progress=False)
     assert report["n_failed"] == 0
     before = (output / "report.json").read_text()
-    real_figure = interpret_outputs.save_mask_figure
+    real_figure = inference_result.save_mask_figure
 
     def figure_fails_for_one(mag, mask, path, *args, **kwargs):
         if "long_44k_6ch" in str(path):
@@ -215,7 +215,7 @@ def test_outputs_are_never_left_half_written(tiny_classifier, inputs, tmp_path, 
 
     # A failure that is not the input's fault stops the run with its own error, and the
     # previous complete run stays as it was (no half-written folder, no staging left).
-    monkeypatch.setattr(interpret_outputs, "save_mask_figure", figure_fails_for_one)
+    monkeypatch.setattr(inference_result, "save_mask_figure", figure_fails_for_one)
     with pytest.raises(OSError, match="No space left"):
         interpret_inputs(items, resolved, output, progress=False)
     assert (output / "report.json").read_text() == before
@@ -224,7 +224,7 @@ def test_outputs_are_never_left_half_written(tiny_classifier, inputs, tmp_path, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(interpret_outputs, "save_mask_figure", interrupted)
+    monkeypatch.setattr(inference_result, "save_mask_figure", interrupted)
     with pytest.raises(KeyboardInterrupt):
         interpret_inputs(items, resolved, output, progress=False)
     assert (output / "report.json").read_text() == before  # the previous complete run is intact
@@ -331,12 +331,12 @@ def test_a_bug_surfaces_with_its_traceback(tiny_classifier, inputs, tmp_path, bu
     with pytest.raises(TypeError, match="NoneType"):
         run([*argv, "--method", buggy_explainer], dataset="esc50")
     # A ValueError deep in the run is a bug too, not "bad input": it is not turned into exit 2.
-    import lmac_brain.interpret.run as interpret_run
+    import lmac_brain.inference.interpreter as interpreter_module
 
     def broken(*args, **kwargs):
         raise ValueError("shapes do not match (a bug)")
 
-    monkeypatch.setattr(interpret_run, "explain_signal", broken)
+    monkeypatch.setattr(interpreter_module, "explain_signal", broken)
     with pytest.raises(ValueError, match="a bug"):
         run([*argv, "--method", "ones"], dataset="esc50")
     assert not (tmp_path / "out").exists()

@@ -242,6 +242,26 @@ def test_recipe_output_explains(trained):
     assert all(a >= b - 1e-6 for a, b in zip(means, means[1:]))
 
 
+@pytest.mark.slow
+def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
+    from lmac_brain.experiments.classifiers import load_trained_classifier
+    from lmac_brain.experiments.discovery import read_experiment
+    from lmac_brain.inference import LMACAudioInterpreter
+    from lmac_brain.interpret.windowing import explain_signal
+
+    interpreter = LMACAudioInterpreter.from_hparams(source=str(trained / "l2i" / "inference"),
+                                                    savedir=str(tmp_path / "saved"))
+    experiment = read_experiment(trained / "l2i")
+    classifier = load_trained_classifier(experiment)
+    explainer = build_explainer("l2i", classifier, "stft", source=str(experiment.save_folder),
+                                relevance_threshold=experiment.hparams["relevance_threshold"])
+    assert interpreter.explainer.relevance_threshold == explainer.relevance_threshold
+    wav = 0.3 * torch.randn(40000, generator=torch.Generator().manual_seed(SEED))
+    result = interpreter.interpret_signal(wav)
+    expected = explain_signal(wav, classifier, explainer, 16000)
+    assert result.n_windows > 1 and torch.allclose(result.mask, expected.mask, atol=1e-6)
+
+
 def test_compact_config_matches_the_compact_classifier():
     from lmac_brain.experiments.setup import peek_hparams
 

@@ -15,6 +15,26 @@ class AudioReadError(UserFacingError, RuntimeError):
     """A file that cannot be used as audio (missing, unreadable, empty)."""
 
 
+class UnusableAudioError(AudioReadError):
+    """An input file that cannot be explained: the message names it and says why.
+
+    ``path`` and ``reason`` hold the two parts, so a report can list them apart.
+
+    Example
+    -------
+    >>> err = UnusableAudioError("dog.wav", "silent (peak -inf dBFS, below -90 dBFS)")
+    >>> print(err)
+    Cannot explain dog.wav: silent (peak -inf dBFS, below -90 dBFS)
+    >>> err.reason
+    'silent (peak -inf dBFS, below -90 dBFS)'
+    """
+
+    def __init__(self, path, reason):
+        super().__init__(f"Cannot explain {path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
 def read_audio(path, sample_rate):
     """Read ``path`` as a mono float32 tensor at ``sample_rate`` Hz.
 

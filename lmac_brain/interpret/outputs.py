@@ -2,18 +2,14 @@
 
 import os
 
-import numpy as np
 import soundfile as sf
 import torch
 
 from lmac_brain.audio.listenable import listenable_pair
-from lmac_brain.reporting.mask_figure import save_mask_figure
+from lmac_brain.inference.result import PEAK_LIMIT, scaled_to_play  # noqa: F401 (PEAK_LIMIT: documented here too)
 
 WAV_SUBTYPE = "PCM_16"
 """Written wavs are 16-bit PCM, which every browser plays."""
-
-PEAK_LIMIT = 0.999
-"""Outputs whose peak would clip are scaled down together (the three keep adding up)."""
 
 
 def listenable_signals(explanation, frontend, mask_space="linear"):
@@ -27,28 +23,11 @@ def listenable_signals(explanation, frontend, mask_space="linear"):
             frontend, explanation.mag, explanation.phase, explanation.mask, explanation.wav.numel(),
             mask_space,
         )
-    signals = {
+    return scaled_to_play({
         "original": explanation.wav.numpy(),
         "interpretation": interpretation.detach().cpu().numpy(),
         "residual": residual.detach().cpu().numpy(),
-    }
-    peak = max(float(np.abs(s).max()) if s.size else 0.0 for s in signals.values())
-    gain = PEAK_LIMIT / peak if peak > PEAK_LIMIT else 1.0
-    if gain != 1.0:
-        signals = {k: v * gain for k, v in signals.items()}
-    return signals, gain
-
-
-def top_classes(probs, classes, k=3):
-    """The ``k`` most probable ``(class name, probability)`` pairs.
-
-    Example
-    -------
-    >>> top_classes(torch.tensor([0.1, 0.6, 0.3]), ["a", "b", "c"], k=2)
-    [('b', 0.6000000238418579), ('c', 0.30000001192092896)]
-    """
-    values, index = probs.topk(min(k, probs.numel()))
-    return [(classes[int(i)], float(v)) for v, i in zip(values, index)]
+    })
 
 
 def item_files(item_id):
@@ -61,16 +40,14 @@ def item_files(item_id):
     }
 
 
-def write_item(folder, item_id, explanation, frontend, title, mask_space="linear"):
-    """Write the three wavs and the figure of one explanation; returns the file names and gain."""
+def write_item(folder, item_id, interpretation, title):
+    """Write the three wavs and the figure of one
+    :class:`~lmac_brain.inference.result.Interpretation`; returns the file names and gain."""
     files = item_files(item_id)
-    signals, gain = listenable_signals(explanation, frontend, mask_space)
+    signals, gain = interpretation.signals()
     for kind in ("original", "interpretation", "residual"):
-        sf.write(os.path.join(folder, files[kind]), signals[kind], frontend.sample_rate, subtype=WAV_SUBTYPE)
-    save_mask_figure(
-        explanation.mag, explanation.mask, os.path.join(folder, files["figure"]),
-        frontend.sample_rate, frontend.hop_length, title=title, mask_space=mask_space,
-    )
+        sf.write(os.path.join(folder, files[kind]), signals[kind], interpretation.sample_rate, subtype=WAV_SUBTYPE)
+    interpretation.save_figure(os.path.join(folder, files["figure"]), title=title)
     return files, gain
 
 

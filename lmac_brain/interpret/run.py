@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from lmac_brain.audio.reading import AudioReadError
-from lmac_brain.interpret.inputs import SILENCE_DB, load_input
-from lmac_brain.interpret.outputs import top_classes, write_item
+from lmac_brain.audio.reading import UnusableAudioError
+from lmac_brain.inference.interpreter import LMACAudioInterpreter
+from lmac_brain.interpret.inputs import SILENCE_DB
+from lmac_brain.interpret.outputs import write_item
 from lmac_brain.interpret.page import write_page
 from lmac_brain.interpret.publishing import staged_folder
-from lmac_brain.interpret.windowing import explain_signal
 
 logger = logging.getLogger(__name__)
 
@@ -52,29 +52,27 @@ class ItemResult:
 
 
 
-def explain_item(item, resolved, folder, batch_size=8, silence_db=SILENCE_DB):
-    """Explain one input into ``folder``.
+def explain_item(item, interpreter, label, folder):
+    """Explain one input into ``folder`` with an
+    :class:`~lmac_brain.inference.LMACAudioInterpreter` (``label`` names the method).
 
-    An input that cannot be read (:class:`~lmac_brain.audio.reading.AudioReadError`) is
+    An input that cannot be read (:class:`~lmac_brain.audio.reading.UnusableAudioError`) is
     reported in the result's ``status``/``error``; any other exception is a bug and propagates.
     """
     result = ItemResult(item.id, item.source, item.path)
-    frontend = resolved.classifier.frontend
     try:
-        wav, info = load_input(item.path, frontend.sample_rate, silence_db)
-    except AudioReadError as err:
-        result.status, result.error = "error", str(err)
+        interpretation = interpreter.interpret_file(item.path)
+    except UnusableAudioError as err:
+        result.status, result.error = "error", err.reason
         return result
-    result.input = asdict(info)
-    result.seconds = wav.numel() / frontend.sample_rate
-    clip_samples = int(round(resolved.clip_seconds * frontend.sample_rate))
-    explanation = explain_signal(wav, resolved.classifier, resolved.explainer, clip_samples, batch_size)
-    top = top_classes(explanation.probs, resolved.classes)
+    result.input = interpretation.source
+    result.seconds = interpretation.original.numel() / interpretation.sample_rate
+    top = interpretation.top(3)
     result.top = [{"class": name, "probability": p} for name, p in top]
     result.predicted, result.confidence = top[0]
-    result.n_windows = explanation.n_windows
-    title = f"{item.id}: predicted {result.predicted} ({result.confidence:.2f}), {resolved.label}"
-    result.files, gain = write_item(folder, item.id, explanation, frontend, title, resolved.explainer.mask_space)
+    result.n_windows = interpretation.n_windows
+    title = f"{item.id}: predicted {result.predicted} ({result.confidence:.2f}), {label}"
+    result.files, gain = write_item(folder, item.id, interpretation, title)
     result.gain_db = float(20 * np.log10(gain))
     return result
 
@@ -106,12 +104,13 @@ def interpret_inputs(items, resolved, output, batch_size=8, silence_db=SILENCE_D
     dict
         The report (also written as ``report.json``; ``index.html`` shows it).
     """
+    interpreter = LMACAudioInterpreter.from_resolved(resolved, batch_size=batch_size, silence_db=silence_db)
     with staged_folder(output, REPORT_FILE) as staging:
         results = []
         bar = tqdm(items, desc=f"Explaining ({resolved.label})", unit="file", file=sys.stderr,
                    disable=not progress, dynamic_ncols=True)
         for item in bar:
-            result = explain_item(item, resolved, staging, batch_size, silence_db)
+            result = explain_item(item, interpreter, resolved.label, staging)
             if result.status != "ok":
                 logger.warning("%s: %s", item.source, result.error)
             results.append(result)

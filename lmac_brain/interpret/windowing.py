@@ -76,6 +76,53 @@ def _device_of(module):
     return torch.device("cpu")
 
 
+def _analyse(wav, classifier, clip_samples):
+    """``(mag, phase, n_frames, window, starts)``: one STFT of the whole signal and its windows."""
+    frontend = classifier.frontend
+    length = int(wav.shape[-1])
+    analysed = max(length, clip_samples)
+    # Zeros past the end (what centred frames read anyway) give the frames the inverse STFT
+    # needs to rebuild the last samples whatever the hop, window and n_fft.
+    tail = frontend.win_length // 2 + frontend.hop_length
+    padded = fit_length(wav.float(), analysed + tail).to(_device_of(classifier))
+    with torch.no_grad():
+        mag, phase = frontend.magnitude_phase(padded.unsqueeze(0))
+    n_frames = frontend.n_frames(analysed)  # the frames training would see
+    window = min(frontend.n_frames(clip_samples), n_frames)
+    return mag[0], phase[0], n_frames, window, window_starts(n_frames, window)
+
+
+def _window_probs(classifier, domain, domain_input, chunks):
+    with torch.no_grad():
+        return torch.cat([
+            classifier.logits_of_input(domain_input(chunk), domain).softmax(dim=-1) for chunk in chunks
+        ])
+
+
+def classify_signal(wav, classifier, clip_samples, batch_size=8, domain="stft"):
+    """The class probabilities :func:`explain_signal` decides on (the mean over the windows of
+    the ``domain`` input), without explaining.
+
+    Example
+    -------
+    >>> from lmac_brain.audio.spectral import SpectralFrontEnd
+    >>> from lmac_brain.models.classifier import AudioClassifier
+    >>> from lmac_brain.models.cnn14 import Cnn14
+    >>> fe = SpectralFrontEnd(16000, 256, 16, 16, n_mels=32)
+    >>> clf = AudioClassifier(fe, Cnn14(32, base_channels=4), torch.nn.Linear(128, 3)).eval()
+    >>> probs = classify_signal(torch.randn(40000), clf, 16000)
+    >>> probs.shape, bool(torch.isclose(probs.sum(), torch.tensor(1.0)))
+    (torch.Size([3]), True)
+    """
+    mag, _, _, window, starts = _analyse(wav, classifier, clip_samples)
+    chunks = [starts[i:i + batch_size] for i in range(0, len(starts), batch_size)]
+
+    def domain_input(chunk):
+        return classifier.domain_input(torch.stack([mag[s:s + window] for s in chunk]), domain)
+
+    return _window_probs(classifier, domain, domain_input, chunks).mean(dim=0).cpu()
+
+
 def explain_signal(wav, classifier, explainer, clip_samples, batch_size=8):
     """Explain ``wav`` (``[samples]``, at the classifier's rate, any length) with ``explainer``.
 
@@ -107,26 +154,13 @@ def explain_signal(wav, classifier, explainer, clip_samples, batch_size=8):
     device = _device_of(classifier)
     domain = explainer.domain
     length = int(wav.shape[-1])
-    analysed = max(length, clip_samples)
-    # Zeros past the end (what centred frames read anyway) give the frames the inverse STFT
-    # needs to rebuild the last samples whatever the hop, window and n_fft.
-    tail = frontend.win_length // 2 + frontend.hop_length
-    padded = fit_length(wav.float(), analysed + tail).to(device)
-    with torch.no_grad():
-        mag, phase = frontend.magnitude_phase(padded.unsqueeze(0))
-    mag, phase = mag[0], phase[0]
-    n_frames = frontend.n_frames(analysed)  # the frames training would see
-    window = min(frontend.n_frames(clip_samples), n_frames)
-    starts = window_starts(n_frames, window)
+    mag, phase, n_frames, window, starts = _analyse(wav, classifier, clip_samples)
     chunks = [starts[i:i + batch_size] for i in range(0, len(starts), batch_size)]
 
     def domain_input(chunk):
         return classifier.domain_input(torch.stack([mag[s:s + window] for s in chunk]), domain)
 
-    with torch.no_grad():
-        window_probs = torch.cat([
-            classifier.logits_of_input(domain_input(chunk), domain).softmax(dim=-1) for chunk in chunks
-        ])
+    window_probs = _window_probs(classifier, domain, domain_input, chunks)
     probs = window_probs.mean(dim=0)
     target = int(probs.argmax())
 

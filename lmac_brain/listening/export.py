@@ -29,10 +29,9 @@ import torch
 import torchaudio
 import yaml
 
-from lmac_brain.audio.listenable import listenable_pair
 from lmac_brain.errors import InputError, UsageError
+from lmac_brain.inference.interpreter import LMACAudioInterpreter
 from lmac_brain.interpret.publishing import staged_folder
-from lmac_brain.interpret.windowing import explain_signal
 from lmac_brain.listening.config import (
     ANCHORS,
     CONTROL_LABELS,
@@ -64,16 +63,11 @@ def _resample(wav, rate_in, rate_out):
     return torchaudio.functional.resample(wav, rate_in, rate_out)
 
 
-def interpretation_of(wav, method):
-    """The listenable interpretation of ``wav`` by a resolved method, and the explanation."""
-    frontend = method.classifier.frontend
-    clip_samples = int(round(method.clip_seconds * frontend.sample_rate))
-    explanation = explain_signal(wav, method.classifier, method.explainer, clip_samples)
-    with torch.no_grad():
-        interpretation, _ = listenable_pair(
-            frontend, explanation.mag, explanation.phase, explanation.mask, explanation.wav.numel()
-        )
-    return interpretation.detach().cpu(), explanation
+def interpretation_of(wav, interpreter):
+    """The listenable interpretation of ``wav`` by an
+    :class:`~lmac_brain.inference.LMACAudioInterpreter`, and the whole result."""
+    result = interpreter.interpret_signal(wav)
+    return result.interpretation, result
 
 
 def export_webmushra(recordings, methods, output, name, export_rate=48000, anchors=("35",),
@@ -113,6 +107,7 @@ def export_webmushra(recordings, methods, output, name, export_rate=48000, ancho
     for method in methods[1:]:
         if method.classifier.frontend.sample_rate != rate:
             raise UsageError("All methods must explain classifiers of one sample rate")
+    interpreters = {m.name: LMACAudioInterpreter.from_resolved(m) for m in methods}
     audio_root = Path("configs") / "resources" / "audio" / name
     pages, entries = [], []
     with staged_folder(output, MANIFEST_FILE) as staging:
@@ -122,11 +117,10 @@ def export_webmushra(recordings, methods, output, name, export_rate=48000, ancho
             signals = {HIDDEN_REFERENCE: recording.wav.float()}
             predicted = None
             for method in methods:
-                interpretation, explanation = interpretation_of(recording.wav, method)
+                interpretation, result = interpretation_of(recording.wav, interpreters[method.name])
                 signals[method.name] = interpretation
                 if predicted is None:
-                    probs = explanation.probs
-                    predicted = (method.classes[int(probs.argmax())], float(probs.max()))
+                    predicted = (result.label, result.score)
             signals = {k: _resample(v, rate, export_rate) for k, v in signals.items()}
             peak = max(float(v.abs().max()) for v in signals.values())
             gain = PEAK / peak if peak > 0 else 1.0

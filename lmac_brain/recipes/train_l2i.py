@@ -16,6 +16,7 @@ from lmac_brain.brains.l2i import L2IBrain
 from lmac_brain.data.pipelines import classification_datasets
 from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.setup import setup_experiment, train_and_test
+from lmac_brain.inference.model_folder import write_model_folder
 from lmac_brain.models.nmf import NMFDictionary, collect_frames, learn_nmf
 from lmac_brain.reporting.tables import format_table
 
@@ -59,4 +60,5 @@ def run(argv, dataset):
     brain = train_and_test(L2IBrain, hparams, run_opts, datasets, min_key=CHECKPOINT_KEY)
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"],
                 format_table([{"method": hparams["experiment_name"], **brain.test_stats}]))
+    run_on_main(write_model_folder, args=[hparams["output_folder"]])
     return 0

@@ -4,6 +4,7 @@ import logging
 import os
 
 import speechbrain as sb
+from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain
@@ -12,6 +13,7 @@ from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
 from lmac_brain.experiments.pretrained import load_pretrained
 from lmac_brain.experiments.setup import setup_experiment, train_and_test
+from lmac_brain.inference.model_folder import write_model_folder
 from lmac_brain.reporting.tables import format_table, write_json
 
 logger = logging.getLogger(__name__)
@@ -40,5 +42,7 @@ def run(argv, dataset):
     row = {"method": hparams["experiment_name"], **brain.test_stats}
     if sb.utils.distributed.if_main_process():
         write_json(os.path.join(hparams["output_folder"], "test_metrics.json"), row)
+    # Written by the main process while the others wait (the barriers of its loading are skipped).
+    run_on_main(write_model_folder, args=[hparams["output_folder"]])
     logger.info("Test metrics of %s:\n%s", hparams["experiment_name"], format_table([row]))
     return 0
