@@ -167,7 +167,10 @@ def main(argv=None):
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda s: classifier(out, data, s, threads), args.seeds))
         budgets = [("short", args.short), ("long", args.long)]
-        configs = list(itertools.product(args.seeds, args.variants, args.spaces, args.reductions))
+        # Configuration-major: every seed of a configuration is done before the next one starts,
+        # so a stopped run leaves complete rows.
+        configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
+                   for seed in args.seeds]
         done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads, args.fold)), configs)
         results = {}
         for config, result in done:

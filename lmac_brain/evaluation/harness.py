@@ -7,7 +7,8 @@ and scores the mask with :mod:`lmac_brain.metrics` (AI, AD, AG, FF, FidIn, SPS, 
 ``loc_auc``/``loc_iou``, and ``SI-SDR``/``SDRi`` of the interpretation waveform, when the items
 carry their clean event). ``sec_per_item`` is the
 explainer's time only, divided by the number of items. Results go to ``metrics.csv`` and
-``metrics.md`` (:mod:`lmac_brain.evaluation.tables`).
+``metrics.md`` (:mod:`lmac_brain.evaluation.tables`), and every item's values to
+``metrics_items.csv`` (for bootstrap intervals over the clips, :mod:`lmac_brain.metrics.bootstrap`).
 
 The protocol (:mod:`lmac_brain.evaluation.protocols`) decides how a mask is applied when the
 metrics are computed (``mask_space``), and every row records it; ``accuracy`` is the
@@ -36,6 +37,8 @@ from lmac_brain.evaluation.protocols import check_protocol
 from lmac_brain.evaluation.tables import (
     BASELINE_EXPLAINER,
     COUNTED_METRICS,
+    ITEM_COLUMNS,
+    ITEMS_FILE,
     KEY_COLUMNS,
     append_row,
     format_markdown,
@@ -51,6 +54,7 @@ from lmac_brain.metrics import (
 )
 from lmac_brain.metrics.ground_truth import event_references
 from lmac_brain.metrics.template import TemplateShare
+from lmac_brain.reporting.results_csv import append_csv_row
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ def _sync(device):
 
 
 def evaluate_one(classifier, explainer, condition, test_data, domain, loader_options=None,
-                 device="cpu", progress_desc=None, mask_space="linear"):
+                 device="cpu", progress_desc=None, mask_space="linear", item_values=None):
     """Metrics of one ``(condition, domain, method)`` over ``test_data``.
 
     Arguments
@@ -84,6 +88,9 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
         Label of the progress bar.
     mask_space : str
         How the masks are applied for the metrics (:func:`~lmac_brain.audio.masking.apply_mask`).
+    item_values : list, optional
+        Receives one dict per evaluated mixture: ``item`` (its id, ``<id>#k`` for the k-th copy)
+        and its value of every metric (``NaN`` where skipped), for bootstrap intervals.
 
     Returns
     -------
@@ -124,17 +131,22 @@ def evaluate_one(classifier, explainer, condition, test_data, domain, loader_opt
             with torch.no_grad():
                 logits_in = classifier.logits_of_input(masked_in, domain)
                 logits_out = classifier.logits_of_input(masked_out, domain)
-            ibm = None
+            ibm, per_item = None, {}
             if hasattr(batch, "event_sig"):
                 # The clean event as it is in the mixture (scaled with it when normalised).
                 event = batch.event_sig.data.to(device) * mixed.gain.to(device).unsqueeze(-1)
-                ibm, listen = event_references(classifier, domain, mixture, mag, phase, mask, event, mask_space)
-                accumulator.update(listen)
-            accumulator.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
-            accumulator.update({"AD_ref": ad_reference_per_item(logits_full, logits_in)})
+                ibm, per_item = event_references(classifier, domain, mixture, mag, phase, mask, event, mask_space)
+            per_item.update(metrics_per_item(logits_full, logits_in, logits_out, mask, inputs=x, ibm=ibm))
+            per_item["AD_ref"] = ad_reference_per_item(logits_full, logits_in)
             if hasattr(batch, "class_index"):
                 labels = torch.as_tensor(batch.class_index).reshape(-1).to(target.device)
-                accumulator.update({"accuracy": (target == labels).to(torch.float64)})
+                per_item["accuracy"] = (target == labels).to(torch.float64)
+            accumulator.update(per_item)
+            if item_values is not None:
+                columns = {name: values.detach().double().cpu().tolist() for name, values in per_item.items()}
+                for i, item_id in enumerate(batch.id):
+                    item_values.append({"item": item_id if copy == 0 else f"{item_id}#{copy}",
+                                        **{name: values[i] for name, values in columns.items()}})
             n_items += wavs.shape[0]
     counts = accumulator.counts()
     result = {"n": n_items, **accumulator.summarize(),
@@ -209,6 +221,7 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
 
     os.makedirs(output_folder, exist_ok=True)
     csv_path = os.path.join(output_folder, "metrics.csv")
+    items_path = os.path.join(output_folder, ITEMS_FILE)
     notes = read_protocol_notes(output_folder)
     notes[protocol] = list(protocol_notes or [f"mask space: {mask_space}"])
     write_protocol_notes(output_folder, notes)
@@ -232,12 +245,15 @@ def run_evaluation(classifier, dataset_name, test_data, methods, conditions, dom
                                        "/".join(key), spec["mm_of"])
                         continue
                     explainer.value = mean_mask
+                items = []
                 result = evaluate_one(
                     classifier, explainer, condition, test_data, domain, loader_options, device,
                     progress_desc=f"{protocol}/{condition_label}/{domain}/{method}",
-                    mask_space=space,
+                    mask_space=space, item_values=items,
                 )
                 row = dict(zip(KEY_COLUMNS, key), label=method_label(method, spec), mask_space=space, **result)
+                for item in items:
+                    append_csv_row(items_path, ITEM_COLUMNS, {**dict(zip(KEY_COLUMNS, key)), **item})
                 append_row(csv_path, row)
                 done.add(key)
                 logger.info("%s: %s", "/".join(key),

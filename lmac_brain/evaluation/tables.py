@@ -34,6 +34,11 @@ l_g=4``), ``n`` the number of evaluated mixtures, ``accuracy`` the classifier's 
 the items each skipping metric averaged; ``mask_space`` is how the masks were applied for the
 metrics (``linear``: ``M*|X|``; ``log1p``: ``expm1(M*log1p|X|)``)."""
 
+ITEMS_FILE = "metrics_items.csv"
+"""Beside ``metrics.csv``: one row per evaluated mixture and method, with its metric values."""
+ITEM_COLUMNS = KEY_COLUMNS + ("item", "accuracy") + RESULT_METRICS
+"""Header of ``metrics_items.csv`` (empty cells: the metric skipped that item)."""
+
 BASELINE_EXPLAINER = "ones"
 """The reference row listed last in every Markdown table."""
 
