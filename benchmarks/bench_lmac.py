@@ -1,7 +1,7 @@
 """L-MAC cost relative to one classifier forward, measured in one run (issue: speed targets).
 
     python benchmarks/bench_lmac.py [--device cuda] [--batch 8] [--seconds 5] [--repeats 3] \
-        [--configs paper compact] [--decoders old fullres fullres_shallow]
+        [--configs paper compact] [--decoders coarse fullres fullres_shallow transposed_stack]
 
 For the paper CNN14 (width 64, n_fft 1024, 80 mels) and the compact one, and each decoder variant
 (``lmac_brain.models.decoder.VARIANTS``), on the same batch of ``batch`` clips of ``seconds`` s at 16 kHz,
@@ -52,7 +52,7 @@ def measure(name, variant, device, batch_size, seconds, repeats):
     classifier.requires_grad_(False)
     decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"], variant=variant)
     hparams = dict(classifier_model=classifier, domain="stft", l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
-                   finetuning=False, n_listenable=0, listen_every=1, output_folder="/tmp")
+                   regularizer_reduction="batch_sum", wham_at_validation=False, finetuning=False, n_listenable=0, listen_every=1, output_folder="/tmp")
     brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=2e-4),
                       hparams=hparams, run_opts={"device": device})
     brain.on_fit_start()
