@@ -2,23 +2,27 @@
 
     python benchmarks/ablation_lmac.py [--out results/ablation] [--seeds 1 2 3] [--jobs 2] \
         [--variants coarse fullres transposed_stack] [--spaces linear] [--reductions batch_sum] \
-        [--short 15] [--long 50] [--fold valid]
+        [--short 15] [--long 50] [--data ESC50_FOLDER --wham WHAM_FOLDER]
 
-Configurations are compared on the VALIDATION fold (``--fold valid``, the default: every metric
-and the randomization test below are computed on it); the chosen one is then scored once on the
-test fold (``--fold test`` with that configuration alone: the trained runs are reused).
+Configurations are compared on the VALIDATION fold (ESC-50 fold 4): every metric (the evaluation
+recipe with ``--eval_split=valid``, clean clips, L-MAC's own mask space) and the randomization test
+below are computed on it. The chosen one is then scored once on the test fold by
+``benchmarks/report_lmac_test.py``, which reuses the trained runs.
 
 On the ESC-50 twin of the demo (10 classes, 8 clips per class and fold, 2 s; generated in
-``<out>/data`` when missing), for every seed: the compact classifier (WHAM! augmentation), then for
-every (variant, space) one compact L-MAC run, tested after ``--short`` epochs and again, resumed
+``<out>/data`` when missing) or on ``--data`` (e.g. ``benchmarks/real_devset.py``'s real
+recordings), for every seed: the compact classifier (WHAM! augmentation), then for every (variant,
+mask space, l1 scaling) one compact L-MAC run, scored after ``--short`` epochs and again, resumed
 from its checkpoint, after ``--long`` epochs (the learning rate is constant, so the first
-``--short`` epochs of the long run are the short run). Each run's test metrics (clean test fold:
-faithfulness, SPS, MM, localization against the ideal binary mask, SI-SDR/SDRi against the clean
-event) are in ``<out>/runs/<seed>/<variant>_<space>/{short,long}.json``, and the cascading
-randomization test of the long run (``sanity_checks.py``, SSIM of L-MAC's masks once every block
-of the classifier is re-initialised) in ``randomization/``. The table of means and standard
-deviations over seeds goes to ``<out>/ablation.md`` and the terminal, with the measured seconds
-per training epoch (train + valid, on this machine, ``--jobs`` runs side by side).
+``--short`` epochs of the long run are the short run). Each run's validation metrics
+(faithfulness, SPS, MM, template_share, and on a twin localization against the ideal binary mask
+and SI-SDR/SDRi against the clean event) are in
+``<out>/runs/<seed>/<variant>_<space>_<l1>/{short,long}_valid.json``, and the cascading
+randomization test of the long run (``sanity_checks.py``: SSIM and Spearman correlation of L-MAC's
+masks once the head and conv_block6 ... conv_block3 are re-initialised) in ``randomization_valid/``.
+The table of means and standard deviations over seeds goes to ``<out>/ablation_valid.md`` and the
+terminal, with the measured seconds per training epoch (train + valid, on this machine, ``--jobs``
+runs side by side).
 
 Runs already done are skipped, so the command can be stopped and started again, and ``--long``
 raised later to extend every run.
@@ -40,8 +44,10 @@ COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "template_share", "loc_
            "SSIM_rand", "Spearman_rand")
 """``SSIM_rand``/``Spearman_rand``: L-MAC's SSIM and rank correlation to its own masks once the head
 and conv_block6 ... conv_block3 are randomized (the decision is then noise; long runs)."""
-FOLDS = {"valid": "[4]", "test": "[5]"}
-"""ESC-50 folds of the twin: the recipes' valid and test folds."""
+OTHER_METHODS = ("saliency", "smoothgrad", "ig", "gradcam", "guided_gradcam", "guided_backprop", "shap", "zeros",
+                 "ones")
+"""Methods of the evaluation left out of the validation scoring (the gradient baselines are compared
+once, on the test fold, by ``benchmarks/report_lmac_test.py``)."""
 DECISION_BLOCKS = 5
 """Randomization step read: head, conv_block6, conv_block5, conv_block4, conv_block3 randomized."""
 TWIN = ["--n-classes", "10", "--clips-per-class-per-fold", "8", "--clip-seconds", "2.0", "--seed", "0"]
@@ -58,7 +64,12 @@ def run(cmd, log, threads):
     return time.perf_counter() - start
 
 
-def make_data(out):
+def make_data(out, esc50=None, wham=None):
+    """``(ESC-50 folder, WHAM! folder)``: the given ones, else the twin (generated when missing)."""
+    if esc50:
+        if not wham:
+            raise SystemExit("--data needs --wham (the noise of the classifier's augmentation)")
+        return os.path.abspath(esc50), os.path.abspath(wham)
     data = os.path.join(out, "data")
     if not os.path.exists(os.path.join(data, "ESC50", "SYNTHETIC_TWIN.json")):
         os.makedirs(data, exist_ok=True)
@@ -66,56 +77,71 @@ def make_data(out):
         run([sys.executable, "-m", "lmac_brain.synthetic", "esc50", "--out", os.path.join(data, "ESC50"), *TWIN],
             log, 2)
         run([sys.executable, "-m", "lmac_brain.synthetic", "wham", "--out", os.path.join(data, "wham")], log, 2)
-    return data
+    return os.path.join(data, "ESC50"), os.path.join(data, "wham")
 
 
 def classifier(out, data, seed, threads):
+    esc50, wham = data
     folder = os.path.join(out, "classifiers", str(seed))
     if not os.path.exists(os.path.join(folder, "test_accuracy.txt")):
         os.makedirs(folder, exist_ok=True)
         run([sys.executable, "recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
-             f"--data_folder={data}/ESC50", f"--wham_folder={data}/wham", "--add_wham_noise=True",
+             f"--data_folder={esc50}", f"--wham_folder={wham}", "--add_wham_noise=True",
              f"--seed={seed}", f"--output_folder={folder}"], os.path.join(folder, "run.log"), threads)
     return folder
 
 
-def lmac_run(out, data, seed, variant, space, reduction, budgets, threads, fold):
-    """Train (or resume) one configuration to each budget; returns {budget name: metrics on ``fold``}."""
+def lmac_run(out, data, seed, variant, space, reduction, budgets, threads):
+    """Train (or resume) one configuration to each budget; returns {budget name: valid-fold metrics}."""
     folder = os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
     os.makedirs(folder, exist_ok=True)
     results = {}
     for name, epochs in budgets:
-        path = os.path.join(folder, f"{name}_{fold}.json")
+        path = os.path.join(folder, f"{name}_valid.json")
         if not os.path.exists(path):
+            # The recipe also tests on the test fold; that file is not read here.
             seconds = run(
                 [sys.executable, "recipes/ESC50/train_lmac.py", "hparams/lmac_cnn14_compact.yaml",
-                 f"--data_folder={data}/ESC50", f"--seed={seed}", f"--output_folder={folder}/run",
+                 f"--data_folder={data[0]}", f"--seed={seed}", f"--output_folder={folder}/run",
                  f"--classifier_source={out}/classifiers/{seed}/save", f"--decoder_variant={variant}",
                  f"--mask_space={space}", f"--regularizer_reduction={reduction}", f"--number_of_epochs={epochs}",
-                 "--n_listenable=2", f"--test_folds={FOLDS[fold]}"],
+                 "--n_listenable=2"],
                 os.path.join(folder, "run.log"), threads,
             )
-            with open(os.path.join(folder, "run", "test_metrics.json"), encoding="utf-8") as f:
-                metrics = json.load(f)
-            metrics.update(epochs=epochs, seconds=seconds)
+            metrics = {**valid_metrics(out, data, seed, folder, name, threads), "epochs": epochs, "seconds": seconds}
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(metrics, f, indent=2)
         with open(path, encoding="utf-8") as f:
             results[name] = json.load(f)
-    ssim, rank = randomization(out, data, seed, folder, threads, fold)
+    ssim, rank = randomization(out, data, seed, folder, threads)
     results[budgets[-1][0]].update(SSIM_rand=ssim, Spearman_rand=rank)
     return results
 
 
-def randomization(out, data, seed, folder, threads, fold):
-    """L-MAC's mean SSIM and Spearman correlation once the decision blocks are randomized."""
-    sanity = os.path.join(folder, f"randomization_{fold}")
+def valid_metrics(out, data, seed, folder, name, threads):
+    """L-MAC's row of the evaluation on the clean validation fold (metrics in its own mask space)."""
+    evaluation = os.path.join(folder, f"valid_{name}")
+    run([sys.executable, "recipes/ESC50/eval.py", "hparams/eval_cnn14_compact.yaml", f"--data_folder={data[0]}",
+         f"--seed={seed}", f"--classifier_source={out}/classifiers/{seed}/save", f"--lmac_source={folder}/run/save",
+         "--eval_split=valid", "--domains=[stft]", f"--methods={{{', '.join(f'{m}: null' for m in OTHER_METHODS)}}}",
+         "--conditions={id: null, ood_mix: null, white_noise: null, speech: null}", f"--output_folder={evaluation}"],
+        os.path.join(folder, "valid.log"), threads)
+    with open(os.path.join(evaluation, "metrics.csv"), encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["method"] == "lmac")
+    return {k: float(v) for k, v in row.items() if k in COLUMNS and v not in (None, "")}
+
+
+def randomization(out, data, seed, folder, threads):
+    """L-MAC's mean SSIM and Spearman correlation on the validation fold once the decision blocks
+    are randomized (the sanity recipe explains its `test` split: fold 4 here, fold 5 as `valid`,
+    which this check does not read)."""
+    sanity = os.path.join(folder, "randomization_valid")
     table_path = os.path.join(sanity, "randomization.csv")
     if not os.path.exists(table_path):
         run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
-             f"--data_folder={data}/ESC50", f"--classifier_source={out}/classifiers/{seed}/save",
+             f"--data_folder={data[0]}", f"--classifier_source={out}/classifiers/{seed}/save",
              f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
-             f"--test_folds={FOLDS[fold]}", f"--output_folder={sanity}"],
+             "--valid_folds=[5]", "--test_folds=[4]", f"--output_folder={sanity}"],
             os.path.join(folder, "randomization.log"), threads)
     with open(table_path, encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC" and int(r["n_randomized"]) == DECISION_BLOCKS]
@@ -157,12 +183,12 @@ def main(argv=None):
     parser.add_argument("--reductions", nargs="+", default=["batch_sum"], help="l1 scaling (regularizer_reduction)")
     parser.add_argument("--short", type=int, default=15)
     parser.add_argument("--long", type=int, default=50)
-    parser.add_argument("--fold", choices=sorted(FOLDS), default="valid",
-                        help="where the runs are scored: valid (to choose), test (the chosen one, once)")
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
+    parser.add_argument("--data", help="an ESC-50-layout folder (e.g. benchmarks/real_devset.py's) instead of the twin")
+    parser.add_argument("--wham", help="its WHAM!-layout noise folder (with --data)")
     args = parser.parse_args(argv)
     out = os.path.abspath(args.out)
-    data = make_data(out)
+    data = make_data(out, args.data, args.wham)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda s: classifier(out, data, s, threads), args.seeds))
@@ -171,15 +197,15 @@ def main(argv=None):
         # so a stopped run leaves complete rows.
         configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
                    for seed in args.seeds]
-        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads, args.fold)), configs)
+        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads)), configs)
         results = {}
         for config, result in done:
             results[config] = result
             print(f"done: seed {config[0]}, {', '.join(config[1:])}", flush=True)
     accuracy = [float(open(os.path.join(out, "classifiers", str(s), "test_accuracy.txt")).read()) for s in args.seeds]
-    text = (f"Compact L-MAC on the ESC-50 twin, {args.fold} fold (clean), seeds {args.seeds}; classifier test "
+    text = (f"Compact L-MAC on {args.data or 'the ESC-50 twin'}, validation fold (clean), seeds {args.seeds}; classifier test "
             f"accuracy {mean_std(accuracy)}.\n\n" + table(results, budgets))
-    with open(os.path.join(out, f"ablation_{args.fold}.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "ablation_valid.md"), "w", encoding="utf-8") as f:
         f.write(text + "\n")
     print(text)
 
