@@ -32,9 +32,10 @@ def load_decoder(classifier, domain, source):
     folder = resolve_checkpoint_dir(source, min_key=CHECKPOINT_KEY, hint=hint)
     state = read_checkpoint_file(folder, "decoder", hint)
     path = os.path.join(folder, "decoder.ckpt")
-    if (not isinstance(state, dict) or "project.0.weight" not in state
-            or not {"refine.0.0.weight", "head.0.weight"} & set(state)):
-        raise CheckpointMismatchError(f"{path} is not an L-MAC decoder. {hint}")
+    try:
+        settings = decoder_settings(state)
+    except ValueError as err:
+        raise CheckpointMismatchError(f"{path} is not an L-MAC decoder ({err}). {hint}") from None
     trained_for = decoder_domain(state)
     if trained_for != domain:
         raise CheckpointMismatchError(
@@ -42,7 +43,7 @@ def load_decoder(classifier, domain, source):
             f"{domain} domain (train one with --domain={domain})"
         )
     state = {"log1p_space": torch.tensor(False), **state}  # saved before the space was recorded
-    decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, **decoder_settings(state))
+    decoder = build_decoder(classifier.embedding_model, classifier.frontend, domain, **settings)
     load_matching_state(decoder, state, path, f"a decoder of this classifier ({domain} domain)")
     return decoder
 

@@ -457,18 +457,26 @@ def decoder_domain(state):
 
 def decoder_settings(state):
     """``build_decoder`` keyword arguments (width, out_width, variant, mask_space) of a decoder
-    state dict (a state saved before the mask space was recorded is a ``linear`` one)."""
+    state dict (a state saved before the mask space was recorded is a ``linear`` one).
+
+    Raises ``ValueError`` for a state dict of no decoder variant.
+    """
+    if not isinstance(state, dict):
+        raise ValueError("not a state dict")
     space = {"mask_space": "log1p" if bool(state.get("log1p_space", False)) else "linear"}
-    if "from_block6.weight" in state:  # transposed convolutions: [in, out, kh, kw]
+    if "from_block6.weight" in state and "out.weight" in state:  # transposed convolutions: [in, out, kh, kw]
         return {"width": state["from_block6.weight"].shape[1], "out_width": state["out.weight"].shape[0],
                 "variant": "transposed_stack", **space}
+    if "project.0.weight" not in state:
+        raise ValueError("no decoder variant has these weights")
     width = state["project.0.weight"].shape[0]
     if "refine.0.0.weight" in state:
         return {"width": width, "out_width": state["refine.0.0.weight"].shape[0], "variant": "coarse", **space}
-    shallow = "project.4.weight" in state
+    if "head.0.weight" not in state:
+        raise ValueError("no decoder variant has these weights")
     return {
         "width": width,
         "out_width": state["head.0.weight"].shape[0],
-        "variant": "fullres_shallow" if shallow else "fullres",
+        "variant": "fullres_shallow" if "project.4.weight" in state else "fullres",
         **space,
     }
