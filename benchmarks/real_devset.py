@@ -68,7 +68,6 @@ PACKAGES = (
     "caveexpress-data",
     "foobillardplus-data",
     "freedink-data",
-    "frozen-bubble-data",
     "granatier",
     "hedgewars-data",
     "kgoldrunner",
@@ -81,7 +80,6 @@ PACKAGES = (
     "openarena-088-data",
     "pekka-kana-2-data",
     "pingus-data",
-    "sound-theme-freedesktop",
     "supertux-data",
     "trigger-rally-data",  # sounds inside data.zip
     "tuxpaint-data",
@@ -117,7 +115,7 @@ SKIP_PATH_TOKENS = frozenset(
 
 #: Real-time strategy games name a unit's spoken replies so (``swordman_select3``); skipped
 #: too, unless the file names an animal: a chicken's ``ack`` is a cluck.
-UNIT_SPEECH_TOKENS = frozenset("select sel ack ready completed underattack attacked".split())
+UNIT_SPEECH_TOKENS = frozenset("select selected sel ack ready completed underattack attacked".split())
 ANIMAL_CLASSES = frozenset({"dog", "hen", "pig", "cow", "sheep", "bird"})
 
 #: Ordered ``(class, token pattern)``: a sound gets the first class whose pattern matches a
@@ -146,7 +144,7 @@ CLASS_RULES = (
     ("fire", r"fire|crackl\w*|flames?|burn\w*|furnace"),
     ("impact", r"hit|hits|impact|thud|punch|smack|crash|land\w*|clank|metal"),
     ("sword", r"whoosh|swish|swoosh|swords?|knife|slash|slice|blade"),
-    ("saw", r"saw|sawing|benchsaw|sawmill|woodcutting|chop\w*|axe"),
+    ("saw", r"saws?|sawing|benchsaw|sawmill|woodcutting|woodcutter|chop\w*"),
     ("click", r"click\w*|clic|tick|button|keyclick|typewriter\w*"),
     ("alarm", r"alarm|siren|beep|buzz\w*"),
     ("scream", r"scream\w*|pain|ouch|yell|shout|moan|gasp|death"),
@@ -405,23 +403,37 @@ def source_id(digest, taken):
     return number
 
 
+#: Licences looked for in a copyright file that is not in the machine-readable (DEP-5) format.
+FREE_TEXT_LICENCES = (
+    ("GPL", r"GNU General Public License"),
+    ("LGPL", r"GNU (?:Lesser|Library) General Public License"),
+    ("Free-Art-License", r"Free Art Licen[cs]e|artlibre"),
+    ("CC", r"Creative Commons|creativecommons\.org"),
+    ("public-domain", r"public domain"),
+    ("WTFPL", r"WTFPL|DO WHAT THE FUCK"),
+    ("BSD", r"\bBSD\b"),
+)
+
+
 def summarise_licences(copyright_text):
-    """The distinct ``License:`` short names of a Debian copyright file, with their counts.
+    """The distinct licences named by a Debian copyright file.
 
     Returns
     -------
     str
-        e.g. ``"GPL-2+ (3), CC-BY-SA-3.0 (1)"``, most frequent first; ``"unknown"`` when the
-        file has no ``License:`` field (not in the machine-readable format).
+        The distinct values of its ``License:`` fields (machine-readable format), e.g.
+        ``"CC-BY-SA-3.0, GPL-2+"``; for a free-text file, ``"free-text: "`` and the licences of
+        :data:`FREE_TEXT_LICENCES` it mentions; ``"unknown"`` when neither is found.
     """
-    names = Counter(
+    names = {
         line.split(":", 1)[1].strip()
         for line in copyright_text.splitlines()
         if line.startswith("License:") and line.split(":", 1)[1].strip()
-    )
-    if not names:
-        return "unknown"
-    return ", ".join(f"{name} ({n})" for name, n in sorted(names.items(), key=lambda kv: (-kv[1], kv[0])))
+    }
+    if names:
+        return ", ".join(sorted(names, key=str.lower))
+    mentioned = [name for name, pattern in FREE_TEXT_LICENCES if re.search(pattern, copyright_text, re.IGNORECASE)]
+    return "free-text: " + ", ".join(mentioned) if mentioned else "unknown"
 
 
 # ------------------------------------------------------------------------------------------------
