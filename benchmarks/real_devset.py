@@ -57,32 +57,46 @@ logger = logging.getLogger("real_devset")
 # What is used: the packages, and the rules that turn file names into labels.
 # ------------------------------------------------------------------------------------------------
 
-#: Debian (bookworm) packages whose sound files are collected. Chosen for many distinct, named
-#: sound effects per megabyte; together about 1.5 GB of .deb files.
+#: Debian (bookworm) packages whose sound files are collected, chosen for many distinct, named
+#: sound effects per megabyte (together about 1.7 GB of .deb files). Big packages with few
+#: labelled effects (hedgewars-data, supertux-data: mostly voices and music) were left out.
 PACKAGES = (
     "7kaa-data",  # Seven Kingdoms: a few ambience recordings (rain, wind, thunder)
+    "abe-data",
     "alienblaster-data",
+    "ballz-data",
     "boswars-data",
+    "brainparty-data",
     "btanks-data",
     "bzflag-data",
+    "cavepacker-data",
     "caveexpress-data",
+    "ceferino-data",
+    "chromium-bsu-data",
+    "csmash-data",
     "foobillardplus-data",
     "freedink-data",
+    "freedroidrpg-data",
+    "gamine-data",
     "granatier",
-    "hedgewars-data",
+    "hannah-data",
     "kgoldrunner",
     "kolf",
     "lbreakout2-data",
     "lugaru-data",
     "megaglest-data",  # many animal, footstep, weapon and ambience recordings
+    "moon-lander-data",
     "netpanzer-data",
     "openarena-data",  # sounds inside .pk3 (zip) archives
     "openarena-088-data",
     "pekka-kana-2-data",
     "pingus-data",
-    "supertux-data",
+    "ri-li-data",
+    "sdl-ball-data",
     "trigger-rally-data",  # sounds inside data.zip
+    "tuxmath-data",
     "tuxpaint-data",
+    "tuxtype-data",
     "warmux-data",
     "warzone2100-data",  # sounds inside .wz (zip) archives
     "widelands-data",  # animal and ambience recordings
@@ -143,7 +157,7 @@ CLASS_RULES = (
     ("coin", r"coins?|money|cash"),
     ("fire", r"fire|crackl\w*|flames?|burn\w*|furnace"),
     ("impact", r"hit|hits|impact|thud|punch|smack|crash|land\w*|clank|metal"),
-    ("sword", r"whoosh|swish|swoosh|swords?|knife|slash|slice|blade"),
+    ("sword", r"whoosh|swish|swoosh|swords?|knife|slash|slice|blade|swing\w*"),
     ("saw", r"saws?|sawing|benchsaw|sawmill|woodcutting|woodcutter|chop\w*"),
     ("click", r"click\w*|clic|tick|button|keyclick|typewriter\w*"),
     ("alarm", r"alarm|siren|beep|buzz\w*"),
@@ -432,7 +446,9 @@ def summarise_licences(copyright_text):
     }
     if names:
         return ", ".join(sorted(names, key=str.lower))
-    mentioned = [name for name, pattern in FREE_TEXT_LICENCES if re.search(pattern, copyright_text, re.IGNORECASE)]
+    mentioned = [
+        name for name, pattern in FREE_TEXT_LICENCES if re.search(pattern, copyright_text, re.IGNORECASE)
+    ]
     return "free-text: " + ", ".join(mentioned) if mentioned else "unknown"
 
 
@@ -551,7 +567,9 @@ def find_sounds(package):
                 logger.warning("%s: %s is not a zip archive, skipped", package.name, relative)
                 continue
             sounds += [
-                Sound(package, f"{relative}!{m}", file, m) for m in members if m.lower().endswith(AUDIO_EXTENSIONS)
+                Sound(package, f"{relative}!{m}", file, m)
+                for m in members
+                if m.lower().endswith(AUDIO_EXTENSIONS)
             ]
     package.n_sounds = len(sounds)
     return sounds
@@ -718,13 +736,15 @@ def devset_readme(rows, packages, command, seed):
     sources = defaultdict(set)
     for r in rows:
         sources[r["category"]].add(r["src_file"])
-    classes = sorted({r["category"] for r in rows}, key=lambda c: next(r["target"] for r in rows if r["category"] == c))
-    table = ["| target | class | " + " | ".join(f"fold {f}" for f in range(1, N_FOLDS + 1)) + " | clips | sources |",
+    target = {r["category"]: r["target"] for r in rows}
+    classes = sorted(target, key=target.get)
+    folds = range(1, N_FOLDS + 1)
+    table = ["| target | class | " + " | ".join(f"fold {f}" for f in folds) + " | clips | sources |",
              "|---|---|" + "---|" * (N_FOLDS + 2)]
     for c in classes:
-        t = next(r["target"] for r in rows if r["category"] == c)
-        per_fold = [counts[(c, f)] for f in range(1, N_FOLDS + 1)]
-        table.append(f"| {t} | {c} | " + " | ".join(map(str, per_fold)) + f" | {sum(per_fold)} | {len(sources[c])} |")
+        per_fold = [counts[(c, f)] for f in folds]
+        cells = " | ".join(map(str, per_fold))
+        table.append(f"| {target[c]} | {c} | {cells} | {sum(per_fold)} | {len(sources[c])} |")
     totals = [sum(counts[(c, f)] for c in classes) for f in range(1, N_FOLDS + 1)]
     table.append("| | total | " + " | ".join(map(str, totals)) + f" | {sum(totals)} | "
                  f"{sum(len(v) for v in sources.values())} |")
@@ -801,12 +821,14 @@ def write_noise(noise_out, ambience, packages, seed, command):
             remaining = len(s.takes[0])
             for i, seg in enumerate(segments):
                 seg = seg[: min(len(seg), remaining - i * len(seg))]
-                sf.write(folder / f"{s.digest[:10]}_{stem}_{i:02d}.wav", seg, NOISE_SAMPLE_RATE, subtype="PCM_16")
+                name = f"{s.digest[:10]}_{stem}_{i:02d}.wav"
+                sf.write(folder / name, seg, NOISE_SAMPLE_RATE, subtype="PCM_16")
                 n += 1
                 total += len(seg) / NOISE_SAMPLE_RATE
         counts[split], seconds[split] = n, total
-    rows = [f"| {split} | {len(splits[split])} | {counts[split]} | {seconds[split] / 60:.1f} |" for split in splits]
-    listing = "\n".join(f"- {s.sound.package.name}: {s.sound.path}" for s in sorted(ambience, key=lambda s: s.sound.path))
+    rows = [f"| {k} | {len(splits[k])} | {counts[k]} | {seconds[k] / 60:.1f} |" for k in splits]
+    ordered = sorted(ambience, key=lambda s: (s.sound.package.name, s.sound.path))
+    listing = "\n".join(f"- {s.sound.package.name}: {s.sound.path}" for s in ordered)
     used = [p for p in packages if any(k in ("tr", "cv", "tt") for k in p.used)]
     (noise_out / "README.md").write_text(f"""# Real-ambience noise set (WHAM! noise layout)
 
@@ -879,7 +901,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="dev set folder (ESC-50 layout)")
     parser.add_argument("--noise-out", type=Path, help="also write wham_noise/{tr,cv,tt} here")
-    parser.add_argument("--cache", type=Path, default=Path("data/debs"), help="downloaded and extracted .deb files")
+    parser.add_argument("--cache", type=Path, default=Path("data/debs"),
+                        help="where the .deb files are downloaded and extracted")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-sources", type=int, default=15, help="distinct source files a class needs")
     parser.add_argument("--min-clips", type=int, default=20, help="clips a class needs")
