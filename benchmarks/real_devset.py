@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import fftconvolve, resample_poly
 from tqdm import tqdm
 
 logger = logging.getLogger("real_devset")
@@ -64,7 +64,6 @@ PACKAGES = (
     "7kaa-data",  # Seven Kingdoms: a few ambience recordings (rain, wind, thunder)
     "abe-data",
     "alienblaster-data",
-    "ballz-data",
     "boswars-data",
     "brainparty-data",
     "btanks-data",
@@ -73,7 +72,6 @@ PACKAGES = (
     "caveexpress-data",
     "ceferino-data",
     "chromium-bsu-data",
-    "csmash-data",
     "foobillardplus-data",
     "freedink-data",
     "freedroidrpg-data",
@@ -91,12 +89,10 @@ PACKAGES = (
     "openarena-088-data",
     "pekka-kana-2-data",
     "pingus-data",
-    "ri-li-data",
     "sdl-ball-data",
     "trigger-rally-data",  # sounds inside data.zip
     "tuxmath-data",
     "tuxpaint-data",
-    "tuxtype-data",
     "warmux-data",
     "warzone2100-data",  # sounds inside .wz (zip) archives
     "widelands-data",  # animal and ambience recordings
@@ -182,6 +178,13 @@ SILENCE_RMS = 1e-3
 SILENCE_PEAK = 10 ** (-50 / 20)
 #: A take cut from the tail of a long file must hold at least this share of real signal.
 MIN_TAIL_FRACTION = 0.5
+
+#: Two sounds are one recording when their lengths differ by at most this (s)...
+SAME_RECORDING_LENGTH_TOLERANCE = 0.05
+#: ...and their normalised cross-correlation reaches this (:func:`same_recording`)...
+SAME_RECORDING_CORRELATION = 0.95
+#: ...at a lag of at most this (s).
+SAME_RECORDING_MAX_LAG = 0.05
 
 NOISE_SAMPLE_RATE = 16000
 NOISE_SECONDS = 10.0
@@ -337,8 +340,30 @@ def take_letter(index):
     return letters
 
 
+def variant_family(path):
+    """The numbered-variant family of a sound: its folder and name without the last number.
+
+    Games ship several performances of one effect as ``boot1`` ... ``boot4`` or ``pain25_1``;
+    they are distinct files but near-twins, so a family is kept in one fold (like the takes of
+    one ESC-50 source) rather than letting a twin of a test clip into training.
+
+    Examples
+    --------
+    >>> variant_family("sound/player/footsteps/boot3.wav")
+    'sound/player/footsteps/boot'
+    >>> variant_family("a.pk3!sounds/FootStepGrass1.ogg")
+    'a.pk3!sounds/footstepgrass'
+    >>> variant_family("widelands/animals/bird1_02.ogg")
+    'widelands/animals/bird1'
+    """
+    folder, _, name = str(path).rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = re.sub(r"[_\-. ]*\d+$", "", stem.lower()) or stem.lower()
+    return f"{folder}/{stem}" if folder else stem
+
+
 def assign_folds(clips_per_source, n_folds=N_FOLDS, seed=0):
-    """One fold per source file, balancing the clips of each class over the folds.
+    """One fold per source (a file, or a family of files), balancing each class over the folds.
 
     Sources are dealt class by class, in a seeded random order with the sources of most clips
     first, each to the fold that holds the fewest clips of its class so far (then the fewest
@@ -347,14 +372,14 @@ def assign_folds(clips_per_source, n_folds=N_FOLDS, seed=0):
     Parameters
     ----------
     clips_per_source : dict
-        ``{source id: (class, number of clips)}``.
+        ``{source key: (class, number of clips)}``; keys must be sortable.
     n_folds : int
     seed : int
 
     Returns
     -------
     dict
-        ``{source id: fold}``, folds numbered 1 to ``n_folds``.
+        ``{source key: fold}``, folds numbered 1 to ``n_folds``.
     """
     rng = random.Random(seed)
     by_class = defaultdict(list)
@@ -450,6 +475,50 @@ def summarise_licences(copyright_text):
         name for name, pattern in FREE_TEXT_LICENCES if re.search(pattern, copyright_text, re.IGNORECASE)
     ]
     return "free-text: " + ", ".join(mentioned) if mentioned else "unknown"
+
+
+def same_recording(a, b, sample_rate, threshold=None):
+    """True when two signals are one recording: re-encoded, re-levelled or shifted by < 50 ms.
+
+    Compares the first second of each by their normalised cross-correlation, at its best lag
+    within :data:`SAME_RECORDING_MAX_LAG`. Lossy re-encoding keeps it above 0.98; numbered
+    variants of one effect (``hit1``, ``hit2``: a new performance) stay below 0.95.
+    """
+    threshold = SAME_RECORDING_CORRELATION if threshold is None else threshold
+    n = min(len(a), len(b), sample_rate)
+    a = np.asarray(a[:n], dtype=np.float64)
+    b = np.asarray(b[:n], dtype=np.float64)
+    energy = np.sqrt(np.sum(a**2) * np.sum(b**2))
+    if energy == 0:
+        return False
+    xcorr = fftconvolve(a, b[::-1])
+    lag = int(SAME_RECORDING_MAX_LAG * sample_rate)
+    window = xcorr[max(0, n - 1 - lag) : n + lag]
+    return float(np.max(np.abs(window))) / energy >= threshold
+
+
+class RecordingIndex:
+    """Finds a recording already seen, compared with those of about the same length only."""
+
+    def __init__(self):
+        self._buckets = defaultdict(list)
+
+    def find_or_add(self, audio, sample_rate, name):
+        """The name of an earlier :func:`same_recording` match of ``audio``, else None (and add it).
+
+        Lengths may differ by up to :data:`SAME_RECORDING_LENGTH_TOLERANCE` seconds (an encoder's
+        padding).
+        """
+        step = SAME_RECORDING_LENGTH_TOLERANCE
+        bucket = int(len(audio) / sample_rate / step)
+        for b in (bucket - 1, bucket, bucket + 1):
+            for length, head, other_name in self._buckets[b]:
+                close = abs(length - len(audio)) <= step * sample_rate
+                if close and same_recording(audio, head, sample_rate):
+                    return other_name
+        # One second is all same_recording compares: keep no more.
+        self._buckets[bucket].append((len(audio), np.array(audio[:sample_rate]), name))
+        return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -610,7 +679,7 @@ def collect_sources(packages):
         Event sources (with their non-silent 5 s takes at 44.1 kHz) and ambience sources (with
         their whole signal at :data:`NOISE_SAMPLE_RATE` as the only take).
     """
-    seen_bytes, seen_audio = set(), set()
+    seen_bytes, seen_audio = set(), RecordingIndex()
     events, ambience = [], []
     candidates = []
     for package in packages:
@@ -633,12 +702,11 @@ def collect_sources(packages):
             logger.warning("%s: %s not decodable (%s), skipped", sound.package.name, sound.path, error)
             stats["undecodable"] += 1
             continue
-        # The same recording is sometimes shipped re-encoded by two games: compare the signal.
-        audio_key = hashlib.sha1(np.round(audio[: rate * 2] * 2**12).astype(np.int16).tobytes()).hexdigest()
-        if audio_key in seen_audio:
-            stats["duplicate audio"] += 1
+        # The same recording is sometimes shipped re-encoded (wav in one game, ogg in another):
+        # such a copy would put one recording in two folds.
+        if seen_audio.find_or_add(audio, rate, f"{sound.package.name}:{sound.path}") is not None:
+            stats["same recording"] += 1
             continue
-        seen_audio.add(audio_key)
         if label == "ambience":
             if len(audio) < NOISE_MIN_SECONDS * rate or is_silent(audio):
                 stats["ambience too short or silent"] += 1
@@ -696,7 +764,12 @@ def write_devset(out, kept, packages, seed, command):
     taken = set()
     for s in sorted(kept, key=lambda s: s.digest):
         s.src = source_id(s.digest, taken)
-    folds = assign_folds({s.src: (s.label, len(s.takes)) for s in kept}, N_FOLDS, seed)
+    # Folds are dealt per variant family (several files each, at times), then passed to files.
+    families = Counter()
+    for s in kept:
+        families[(s.label, s.sound.package.name, variant_family(s.sound.path))] += len(s.takes)
+    family_folds = assign_folds({key: (key[0], n) for key, n in families.items()}, N_FOLDS, seed)
+    folds = {s.src: family_folds[(s.label, s.sound.package.name, variant_family(s.sound.path))] for s in kept}
     audio_dir = out / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
     for stale in audio_dir.glob("*.wav"):
@@ -760,9 +833,11 @@ that recipes run and learn on real audio, not to report results.
   (``filename,fold,target,category,esc10,src_file,take``; ``esc10`` is always False), read by
   ``data_prep.esc50.prepare_esc50``.
 - ``src_file`` is a number derived from the source file's SHA-1; all takes (A, B, C: consecutive
-  5 s windows of a long file) of a source share one fold. Folds balance each class's clips.
+  5 s windows of a long file) of a source share one fold, and so do numbered variants of one
+  effect in one folder (``boot1`` ... ``boot4``). Folds balance each class's clips.
 - Short sounds are zero-padded to 5 s; near-silent takes (RMS < -60 dBFS or peak < -50 dBFS)
-  were dropped, as were byte- or signal-identical duplicates across packages.
+  were dropped, as were duplicates (same bytes, or the same recording re-encoded: normalised
+  cross-correlation >= 0.95 over the first second).
 - ``meta/sources.csv`` gives, for each ``src_file``, its package, version and path (``a.pk3!b.wav``
   for a member of an archive) and SHA-1.
 - Background ambience (rain, wind, night, crickets...) was kept out of the classes (it forms the

@@ -137,19 +137,23 @@ def _fake_package(root, name):
     pkg = rd.Package(name, "1.0-1", root / f"{name}_1.0-1_all.deb", root / name)
     sounds = pkg.root / "usr/share/games" / name / "sounds"
     sounds.mkdir(parents=True)
-    for i in range(6):
-        sf.write(sounds / f"explosion{i}.wav", *_tone(0.5 + 0.1 * i, 100 + 10 * i))
-        sf.write(sounds / f"bird{i}.ogg", *_tone(0.4, 2000 + 50 * i), format="OGG", subtype="VORBIS")
+    for i, letter in enumerate("abcdef"):  # no trailing number: six families of one file
+        sf.write(sounds / f"explosion_{letter}.wav", *_tone(0.5 + 0.1 * i, 100 + 10 * i))
+        sf.write(sounds / f"bird_{letter}.ogg", *_tone(0.4, 2000 + 50 * i), format="OGG", subtype="VORBIS")
     sf.write(sounds / "footstep_long.wav", *_tone(11.0, 300))  # 11 s: takes A and B (the 1 s tail is dropped)
-    sf.write(sounds / "explosion_copy.wav", *_tone(0.5, 100))  # same signal as explosion0
+    sf.write(sounds / "explosion_copy.wav", *_tone(0.5, 100))  # same bytes as explosion_a
+    data, sr = _tone(0.5, 100)
+    sf.write(sounds / "explosion_loud.flac", 2 * np.roll(data, 200), sr)  # same recording
+    for i in range(3):  # one family of numbered variants
+        sf.write(sounds / f"splash{i + 1}.wav", *_tone(0.6, 500 + 100 * i))
     sf.write(sounds / "door_silent.wav", np.zeros(2205, np.float32), 22050)
     sf.write(sounds / "rain_loop.wav", *_tone(9.0, 50))  # ambience
     with zipfile.ZipFile(pkg.root / "usr/share/games" / name / "pak0.pk3", "w") as archive:
-        for i in range(5):
+        for i, letter in enumerate("abcde"):
             data, sr = _tone(0.3, 700 + 30 * i)
             path = root / "tmp.wav"
             sf.write(path, data, sr)
-            archive.write(path, f"sound/footsteps/boot{i}.wav")
+            archive.write(path, f"sound/footsteps/boot_{letter}.wav")
     doc = pkg.root / "usr/share/doc" / name
     doc.mkdir(parents=True)
     (doc / "copyright").write_text("Files: *\nLicense: GPL-2+\n")
@@ -162,13 +166,14 @@ def test_build_offline_writes_an_esc50_layout_that_prepare_esc50_reads(tmp_path)
     assert pkg.licences == "GPL-2+"
     events, ambience = rd.collect_sources([pkg])
     paths = sorted(s.sound.path for s in events)
-    assert not any("door_silent" in p or "explosion_copy" in p for p in paths)  # silent, duplicate
+    # Silent, same bytes, same recording re-levelled and shifted: all dropped.
+    assert not any(name in p for p in paths for name in ("door_silent", "explosion_copy", "explosion_loud"))
     assert sum("pak0.pk3!sound/footsteps/boot" in p for p in paths) == 5  # read from the archive
     assert [s.sound.path.rsplit("/", 1)[1] for s in ambience] == ["rain_loop.wav"]
     assert ambience[0].takes[0].shape == (9 * rd.NOISE_SAMPLE_RATE,)
 
     kept, report = rd.select_classes(events, min_sources=5, min_clips=6, max_clips=6)
-    assert report == {"bird": (6, 6), "explosion": (6, 6), "footsteps": (6, 7)}
+    assert report == {"bird": (6, 6), "explosion": (6, 6), "footsteps": (6, 7), "water": (3, 3)}
     assert Counter(s.label for s in kept for _ in s.takes) == {"bird": 6, "explosion": 6, "footsteps": 6}
     # The cap keeps one take of every source before a second take of any.
     assert sorted(len(s.takes) for s in kept if s.label == "footsteps") == [1] * 6
@@ -201,7 +206,7 @@ def test_build_offline_writes_an_esc50_layout_that_prepare_esc50_reads(tmp_path)
     assert {item["class_name"] for item in items["train"].values()} == {"bird", "explosion", "footsteps"}
 
 
-def test_long_sources_keep_their_takes_in_one_fold(tmp_path):
+def test_takes_and_numbered_variants_keep_one_fold(tmp_path):
     pkg = _fake_package(tmp_path, "fake-data")
     events, _ = rd.collect_sources([pkg])
     long = next(s for s in events if s.sound.path.endswith("footstep_long.wav"))
@@ -210,6 +215,31 @@ def test_long_sources_keep_their_takes_in_one_fold(tmp_path):
     rows = rd.write_devset(tmp_path / "devset", kept, [pkg], seed=0, command="")
     takes = [r for r in rows if r["src_file"] == long.src]
     assert sorted(r["take"] for r in takes) == ["A", "B"] and len({r["fold"] for r in takes}) == 1
+    splashes = [r for r in rows if r["category"] == "water"]
+    assert len({r["src_file"] for r in splashes}) == 3 and len({r["fold"] for r in splashes}) == 1
+
+
+def test_variant_family():
+    assert rd.variant_family("pak0.pk3!sound/footsteps/boot3.wav") == "pak0.pk3!sound/footsteps/boot"
+    assert rd.variant_family("s/pain25_1.wav") == "s/pain25"
+    assert rd.variant_family("s/expl_5.wav") == rd.variant_family("s/expl-1.wav") == "s/expl"
+    assert rd.variant_family("a/boot1.wav") != rd.variant_family("b/boot1.wav")
+    assert rd.variant_family("s/1.ogg") == "s/1"
+
+
+def test_same_recording():
+    sr = 8000
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(sr)
+    shifted = 0.3 * np.concatenate([np.zeros(160), noise])[:sr] + 0.01 * rng.standard_normal(sr)
+    assert rd.same_recording(noise, shifted, sr)  # re-levelled, 20 ms late, a little noise
+    assert not rd.same_recording(noise, np.concatenate([np.zeros(800), noise])[:sr], sr)  # 100 ms
+    assert not rd.same_recording(noise, rng.standard_normal(sr), sr)
+    assert not rd.same_recording(noise, np.zeros(sr), sr)
+    index = rd.RecordingIndex()
+    assert index.find_or_add(noise, sr, "a") is None
+    assert index.find_or_add(shifted, sr, "b") == "a"
+    assert index.find_or_add(np.concatenate([noise, noise]), sr, "c") is None  # twice as long
 
 
 def test_noise_set_splits_by_source(tmp_path):
