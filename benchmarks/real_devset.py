@@ -9,7 +9,8 @@ small ESC-50-like set from the sound effects that free games ship in Debian (iss
 1. ``apt-get download`` each package of :data:`PACKAGES` into ``--cache`` (``apt-get update``
    runs once first when something has to be downloaded) and ``dpkg -x`` it there;
 2. collect its sound files (wav / ogg / flac / oga, also inside the zip archives some games
-   use: ``.zip``, ``.pk3``, ``.wz``), drop byte-identical and decode-identical duplicates;
+   use: ``.zip``, ``.pk3``, ``.wz``), drop byte-identical files and re-encoded copies of one
+   recording (:func:`same_recording`);
 3. label each file from its NAME alone (:data:`CLASS_RULES`: ``FootStepGrass1.ogg`` ->
    footsteps), skipping music, speech and other paths of :data:`SKIP_PATH_TOKENS`;
    ambience files (:data:`AMBIENCE_TOKENS`: rain, wind, night, crickets...) go to the noise
@@ -17,10 +18,11 @@ small ESC-50-like set from the sound effects that free games ship in Debian (iss
 4. cut each source into 5 s takes at 44.1 kHz mono (short sounds are zero-padded, long ones
    give up to :data:`MAX_TAKES` takes A, B, C), drop near-silent takes, keep the classes with
    at least ``--min-sources`` source files and ``--min-clips`` clips (at most ``--max-clips``);
-5. give each source file one fold (all its takes share it), balancing the clips of each class
-   over the 5 folds, and write ``audio/{fold}-{src}-{take}-{target}.wav``,
-   ``meta/esc50.csv``, ``meta/sources.csv`` (where each source came from) and ``README.md``
-   (packages, versions, licences, class counts per fold);
+5. give each source file one fold (all its takes share it, and so do numbered variants of one
+   effect: :func:`variant_family`), balancing the clips of each class over the 5 folds, and
+   write ``audio/{fold}-{src}-{take}-{target}.wav``, ``meta/esc50.csv``, ``meta/sources.csv``
+   (where each source came from) and ``README.md`` (packages, versions, licences, class counts
+   per fold);
 6. with ``--noise-out``, write the ambience as WHAM!-like noise ``wham_noise/{tr,cv,tt}/*.wav``
    (16 kHz mono, split by source file) with its own ``README.md``.
 
@@ -163,7 +165,7 @@ CLASS_RULES = (
 #: Tokens of background ambience: such files feed the noise set, never the classes.
 AMBIENCE_TOKENS = frozenset(
     """ambient ambience amb rain wind breeze night nightime day desertday morning sunny crickets
-    cricket forest jungle waterfall river ocean sea waves surf crowd traffic city drone hum
+    cricket forest jungle waterfall river ocean sea waves surf crowd traffic city drone
     machinerydrone rumble""".split()
 )
 
@@ -536,7 +538,8 @@ class Package:
     root: Path
     licences: str = "unknown"
     n_sounds: int = 0
-    used: Counter = field(default_factory=Counter)
+    used: Counter = field(default_factory=Counter)  # dev-set sources per class
+    noise_used: Counter = field(default_factory=Counter)  # noise sources per split
 
 
 def check_excluded(packages):
@@ -794,11 +797,12 @@ def write_devset(out, kept, packages, seed, command):
     return rows
 
 
-def _package_table(packages, used_label):
+def _package_table(packages, used_label, noise=False):
     lines = [f"| package | version | {used_label} | licences (``License:`` fields of its copyright file) |",
              "|---|---|---|---|"]
     for p in packages:
-        used = ", ".join(f"{k} {v}" for k, v in sorted(p.used.items())) or "none"
+        counts = p.noise_used if noise else p.used
+        used = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
         lines.append(f"| {p.name} | {p.version} | {used} | {p.licences} |")
     return "\n".join(lines)
 
@@ -888,7 +892,7 @@ def write_noise(noise_out, ambience, packages, seed, command):
             stale.unlink()
         n, total = 0, 0.0
         for s in members:
-            s.sound.package.used[split] += 1
+            s.sound.package.noise_used[split] += 1
             segments = cut_takes(s.takes[0], NOISE_SAMPLE_RATE, NOISE_SECONDS, NOISE_MAX_SEGMENTS,
                                  NOISE_MIN_SECONDS / NOISE_SECONDS)
             stem = re.sub(r"[^A-Za-z0-9]+", "_", _path_parts(s.sound.path)[-1].rsplit(".", 1)[0]).strip("_")
@@ -904,14 +908,15 @@ def write_noise(noise_out, ambience, packages, seed, command):
     rows = [f"| {k} | {len(splits[k])} | {counts[k]} | {seconds[k] / 60:.1f} |" for k in splits]
     ordered = sorted(ambience, key=lambda s: (s.sound.package.name, s.sound.path))
     listing = "\n".join(f"- {s.sound.package.name}: {s.sound.path}" for s in ordered)
-    used = [p for p in packages if any(k in ("tr", "cv", "tt") for k in p.used)]
+    used = [p for p in packages if p.noise_used]
     (noise_out / "README.md").write_text(f"""# Real-ambience noise set (WHAM! noise layout)
 
 Background recordings (rain, wind, night, crickets, machinery drones...) found by file name
 (``AMBIENCE_TOKENS`` of ``benchmarks/real_devset.py``) in the Debian packages below, as 16 kHz
 mono 16-bit segments of up to {NOISE_SECONDS:.0f} s. Recordings are split between ``tr``, ``cv``
 and ``tt`` by source file. These recordings are NOT among the classes of the dev set built with
-them. Much smaller and less varied than WHAM! noise (cafés, restaurants, bars, streets).
+them, but day and night ambiences hold bird and insect calls, and the dev set has a bird class.
+Much smaller and less varied than WHAM! noise (cafés, restaurants, bars, streets).
 Read by ``data_prep.wham.prepare_wham``.
 
 Built with (seed {seed}):
@@ -924,7 +929,7 @@ Built with (seed {seed}):
 
 ## Source packages (Debian bookworm)
 
-{_package_table(used, "files per split")}
+{_package_table(used, "source files per split", noise=True)}
 
 ## Source files
 

@@ -261,6 +261,8 @@ def test_noise_set_splits_by_source(tmp_path):
     assert not (stems["tr"] & stems["cv"]) and not (stems["tr"] & stems["tt"])
     # 12 and 13 s give one 10 s segment (2-3 s tails dropped); 14 to 21 s give two.
     assert sum(counts.values()) == 2 * 1 + 8 * 2
-    assert re.search(r"\| tr \| 7 \|", (tmp_path / "noise" / "README.md").read_text())
+    readme = (tmp_path / "noise" / "README.md").read_text()
+    assert re.search(r"\| tr \| 7 \|", readme)
+    assert "| amb-data | 2 | cv 2, tr 7, tt 1 |" in readme  # source files per split, no classes
     manifests = prepare_wham(tmp_path / "noise", tmp_path / "manifests")
     assert len(json.load(open(manifests["tr"]))) == counts["tr"]
