@@ -6,7 +6,7 @@ For the paper CNN14 (width 64, n_fft 1024, 80 mels, 5 s windows) and the compact
 n_fft 512, 64 mels, 2 s windows), with RANDOM weights (speed does not depend on them), on one
 ``seconds``-long recording, prints:
 
-- ``core_s_per_s``: :func:`lmac_brain.interpret.windowing.explain_signal` (one STFT, classifier and L-MAC
+- ``core_s_per_s``: :func:`lmac_brain.inference.windowing.explain_signal` (one STFT, classifier and L-MAC
   on windows with 50% overlap, stitching) plus the inverse STFTs of the interpretation and the
   residual, divided by the recording's duration;
 - ``end_to_end_s_per_s``: :func:`lmac_brain.interpret.run.interpret_inputs` on a 44.1 kHz stereo
@@ -32,10 +32,10 @@ from torch import nn
 from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.experiments.methods import ResolvedMethod
 from lmac_brain.explainers.lmac import LMACExplainer
+from lmac_brain.inference.windowing import explain_signal
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
-from lmac_brain.interpret.windowing import explain_signal
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import build_decoder

@@ -13,12 +13,10 @@ import os
 import shutil
 import tarfile
 import tempfile
-import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from tqdm import tqdm
+from speechbrain.utils.data_utils import download_file
 
 logger = logging.getLogger(__name__)
 
@@ -33,26 +31,6 @@ LJSPEECH_URL = "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
 
 #: Top-level entries some archivers add and nobody wants.
 _JUNK = {"__MACOSX"}
-_CHUNK = 1 << 20
-
-
-def _fetch(url, target, progress=True):
-    """Stream ``url`` into the file ``target`` with a tqdm progress bar."""
-    with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        name = Path(urllib.parse.urlparse(url).path).name or url
-        with tqdm(
-            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
-            disable=not progress,
-        ) as bar:
-            for block in iter(lambda: response.read(_CHUNK), b""):
-                out.write(block)
-                bar.update(len(block))
-    if total is not None and os.path.getsize(target) != total:
-        raise OSError(
-            f"incomplete download of {url}: {os.path.getsize(target)} of {total} bytes"
-        )
 
 
 def _check_member(name, dest):
@@ -65,7 +43,9 @@ def _check_member(name, dest):
 def extract_archive(archive, dest):
     """Unpack a zip or tar (``.tar``, ``.tar.gz``, ``.tar.bz2``, ``.tar.xz``) into ``dest``.
 
-    The format is recognised from the content, not from the file name.
+    Ours rather than ``download_file(unpack=True)`` (``shutil.unpack_archive``): the format is
+    recognised from the content, not from the file name, and members that would land outside
+    ``dest`` are refused rather than skipped or written.
     """
     archive, dest = str(archive), str(dest)
     if zipfile.is_zipfile(archive):
@@ -88,17 +68,17 @@ def extract_archive(archive, dest):
         raise ValueError(f"{archive} is neither a zip nor a tar archive")
 
 
-def download_and_extract(url, dest_folder, progress=True):
+def download_and_extract(url, dest_folder):
     """Download the archive at ``url`` and unpack it into ``dest_folder``.
+
+    The download is SpeechBrain's ``download_file`` (a progress bar; a local path is copied).
 
     Arguments
     ---------
     url : str
-        Any URL ``urllib`` opens (``https://``, ``file://``), of a zip or tar archive.
+        An ``http(s)://`` URL or a local path, of a zip or tar archive.
     dest_folder : str or Path
         The folder that receives the archive's top-level entries (created if needed).
-    progress : bool
-        Show a tqdm progress bar while downloading.
 
     Returns
     -------
@@ -118,7 +98,7 @@ def download_and_extract(url, dest_folder, progress=True):
     >>> tmp = Path(tempfile.mkdtemp())
     >>> with zipfile.ZipFile(tmp / "a.zip", "w") as zf:
     ...     zf.writestr("data/x.txt", "hello")
-    >>> out = download_and_extract((tmp / "a.zip").as_uri(), tmp / "dest", progress=False)
+    >>> out = download_and_extract(str(tmp / "a.zip"), tmp / "dest")
     >>> out.name, (out / "x.txt").read_text()
     ('data', 'hello')
     >>> shutil.rmtree(tmp)
@@ -130,7 +110,7 @@ def download_and_extract(url, dest_folder, progress=True):
     os.close(fd)
     staging = tempfile.mkdtemp(dir=dest, prefix=".extract-")
     try:
-        _fetch(url, part, progress=progress)
+        download_file(str(url), part, replace_existing=True)
         logger.info("Extracting %s", url)
         extract_archive(part, staging)
         entries = sorted(e for e in os.listdir(staging) if e not in _JUNK)

@@ -83,7 +83,7 @@ def prepare_esc50(
     esc10 : bool
         Keep only the ESC-10 subset (rows whose ``esc10`` column is True: 10 classes).
     url : str
-        The archive to download (any URL urllib opens, ``file://`` included).
+        The archive to download: an ``http(s)`` URL or a local path.
 
     Returns
     -------

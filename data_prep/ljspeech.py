@@ -86,7 +86,7 @@ def prepare_ljspeech(data_folder, save_folder, download=False, *, url=LJSPEECH_U
     download : bool
         Download and unpack ``url`` when no LJSpeech is found.
     url : str
-        The archive to download (any URL urllib opens, ``file://`` included).
+        The archive to download: an ``http(s)`` URL or a local path.
 
     Returns
     -------

@@ -58,7 +58,7 @@ def prepare_wham(data_folder, save_folder, download=False, *, url=WHAM_NOISE_URL
     download : bool
         Download and unpack ``url`` when no ``wham_noise/`` is found.
     url : str
-        The archive to download (any URL urllib opens, ``file://`` included).
+        The archive to download: an ``http(s)`` URL or a local path.
 
     Returns
     -------

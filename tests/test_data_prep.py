@@ -648,22 +648,22 @@ def _clean(folder):
     return not [p for p in os.listdir(folder) if p.startswith(".")]
 
 
-def test_esc50_download_from_file_url(esc50, tmp_path):
+def test_esc50_download_from_a_local_archive(esc50, tmp_path):
     archive = _zip_tree(_root(esc50, "meta/esc50.csv"), tmp_path / "master.zip", "ESC-50-master")
     target = tmp_path / "downloads"
-    paths = prepare_esc50(target, tmp_path / "save", download=True, url=archive.as_uri())
+    paths = prepare_esc50(target, tmp_path / "save", download=True, url=archive)
     assert (target / "ESC-50-master" / "meta" / "esc50.csv").is_file()
     assert sorted(os.listdir(target)) == ["ESC-50-master"]
     assert len(_load(paths["train"])) == 3 * N_CLASSES
     # found on the next call: no second download (the archive is gone)
     archive.unlink()
-    assert prepare_esc50(target, tmp_path / "save", download=True, url=archive.as_uri()) == paths
+    assert prepare_esc50(target, tmp_path / "save", download=True, url=archive) == paths
 
 
 def test_wham_download_into_the_parent_of_wham_noise(wham_parent, tmp_path):
     archive = _zip_tree(wham_parent / "wham_noise", tmp_path / "wham_noise.zip", "wham_noise")
     target = tmp_path / "dl" / "wham_noise"  # the user named the noise folder itself
-    paths = prepare_wham(target, tmp_path / "save", download=True, url=archive.as_uri())
+    paths = prepare_wham(target, tmp_path / "save", download=True, url=archive)
     assert len(_load(paths["tr"])) == 3
     assert sorted(os.listdir(tmp_path / "dl")) == ["wham_noise"]
 
@@ -673,7 +673,7 @@ def test_ljspeech_download_tar_bz2(lj_parent, tmp_path):
     with tarfile.open(archive, "w:bz2") as tf:
         tf.add(lj_parent / "LJSpeech-1.1", arcname="LJSpeech-1.1")
     paths = prepare_ljspeech(tmp_path / "dl", tmp_path / "save", download=True,
-                             url=archive.as_uri())
+                             url=archive)
     assert len(_load(paths["all"])) == 3
     assert _clean(tmp_path / "dl")
 
@@ -682,14 +682,14 @@ def test_failed_downloads_leave_nothing_that_looks_complete(esc50, tmp_path, mon
     dest = tmp_path / "dest"
     # missing URL
     with pytest.raises(OSError):
-        dl.download_and_extract((tmp_path / "absent.zip").as_uri(), dest, progress=False)
+        dl.download_and_extract(tmp_path / "absent.zip", dest)
     assert os.listdir(dest) == []
     # truncated archive
     full = _zip_tree(_root(esc50, "meta/esc50.csv"), tmp_path / "full.zip", "ESC-50-master")
     cut = tmp_path / "cut.zip"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     with pytest.raises(Exception):
-        dl.download_and_extract(cut.as_uri(), dest, progress=False)
+        dl.download_and_extract(cut, dest)
     assert os.listdir(dest) == []
     # interrupted in the middle of the extraction (Ctrl-C)
     real_extract = dl.extract_archive
@@ -702,11 +702,11 @@ def test_failed_downloads_leave_nothing_that_looks_complete(esc50, tmp_path, mon
 
     monkeypatch.setattr(dl, "extract_archive", half_extract)
     with pytest.raises(KeyboardInterrupt):
-        prepare_esc50(dest, tmp_path / "save", download=True, url=full.as_uri())
+        prepare_esc50(dest, tmp_path / "save", download=True, url=full)
     assert os.listdir(dest) == []
     monkeypatch.setattr(dl, "extract_archive", real_extract)
     # the next call downloads for real
-    prepare_esc50(dest, tmp_path / "save", download=True, url=full.as_uri())
+    prepare_esc50(dest, tmp_path / "save", download=True, url=full)
     assert sorted(os.listdir(dest)) == ["ESC-50-master"]
 
 
@@ -717,7 +717,7 @@ def test_download_never_overwrites(tmp_path):
     (tmp_path / "dest" / "top").mkdir(parents=True)
     (tmp_path / "dest" / "top" / "mine.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="top"):
-        dl.download_and_extract(archive.as_uri(), tmp_path / "dest", progress=False)
+        dl.download_and_extract(archive, tmp_path / "dest")
     assert os.listdir(tmp_path / "dest" / "top") == ["mine.txt"]
     assert _clean(tmp_path / "dest")
 
@@ -727,6 +727,6 @@ def test_download_refuses_paths_outside_the_destination(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("../escaped.txt", "x")
     with pytest.raises(ValueError, match="outside"):
-        dl.download_and_extract(archive.as_uri(), tmp_path / "dest", progress=False)
+        dl.download_and_extract(archive, tmp_path / "dest")
     assert not (tmp_path / "escaped.txt").exists()
     assert os.listdir(tmp_path / "dest") == []

@@ -27,10 +27,10 @@ from lmac_brain.experiments.discovery import read_experiment
 from lmac_brain.experiments.methods import resolve_method
 from lmac_brain.explainers import Explainer, build_explainer
 from lmac_brain.inference import result as inference_result
+from lmac_brain.inference.windowing import explain_signal, window_starts
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
-from lmac_brain.interpret.windowing import explain_signal, window_starts
 from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
 
 LSB = 2.0 / 2**15  # one step of the 16-bit wavs written

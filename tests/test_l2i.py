@@ -215,7 +215,7 @@ def test_recipe_end_to_end(trained):
 def test_recipe_output_explains(trained):
     from hyperpyyaml import load_hyperpyyaml
 
-    from lmac_brain.experiments.pretrained import load_pretrained
+    from lmac_brain.checkpoints import load_pretrained
 
     with open(REPO / "hparams" / "classifier_cnn14_compact.yaml", encoding="utf-8") as f:
         hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "n_classes": 3})
@@ -247,7 +247,7 @@ def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
     from lmac_brain.experiments.classifiers import load_trained_classifier
     from lmac_brain.experiments.discovery import read_experiment
     from lmac_brain.inference import LMACAudioInterpreter
-    from lmac_brain.interpret.windowing import explain_signal
+    from lmac_brain.inference.windowing import explain_signal
 
     interpreter = LMACAudioInterpreter.from_hparams(source=str(trained / "l2i" / "inference"),
                                                     savedir=str(tmp_path / "saved"))

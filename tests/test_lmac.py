@@ -12,9 +12,8 @@ from torch import nn
 
 from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss, regularizers, total_variation
-from lmac_brain.experiments.pretrained import CheckpointMismatchError, load_pretrained, resolve_checkpoint_dir
+from lmac_brain.checkpoints import CHECKPOINT_KEY, CheckpointMismatchError, load_pretrained, resolve_checkpoint_dir
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14

@@ -135,10 +135,6 @@ def test_quantus_metrics_equal_quantus_own_numbers(name, func):
     assert values.shape == (4,)
     reference = _quantus_reference(name, maps[valid], inputs[valid])
     np.testing.assert_allclose(values, reference, rtol=1e-12, atol=1e-12)
-    # the full Quantus __call__ path gives the same numbers as the fast path
-    full, n_full = func(maps, inputs, full_call=True)
-    assert n_full == 2
-    np.testing.assert_allclose(full, values, rtol=1e-12, atol=1e-12)
     # Quantus' default call on the whole valid batch (normalised by the batch max) agrees too
     cls = {"SPS": quantus.Sparseness, "COMP": quantus.Complexity}[name]
     batch = cls(abs=True, disable_warnings=True)(
@@ -211,7 +207,7 @@ def test_quantus_is_quiet(monkeypatch, capsys, recwarn):
     monkeypatch.setattr(quantus_scores, "_QUANTUS_METRICS", {})  # force the construction again
     maps, inputs = _maps_with_degenerate()
     M.quantus_sparseness(maps, inputs)
-    M.quantus_complexity(maps, inputs, full_call=True)
+    M.quantus_complexity(maps, inputs)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert len(recwarn) == 0

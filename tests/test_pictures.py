@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from lmac_brain.audio.listenable import save_interpretation
 from lmac_brain.audio.spectral import SpectralFrontEnd
 from lmac_brain.reporting.db_scale import DYNAMIC_RANGE_DB, SILENT_PEAK, input_db_scale, to_db
-from lmac_brain.reporting.mask_figure import SILENT_LABEL, draw_mask_figure, save_mask_figure
+from lmac_brain.reporting.mask_figure import SILENT_LABEL, draw_mask_figure, save_interpretation, save_mask_figure
 from lmac_brain.reporting.plots import plt
 from lmac_brain.sanity.plots import save_cascade_figure
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from speechbrain.lobes.models.Cnn14 import Cnn14 as SpeechBrainCnn14
 
-from lmac_brain.experiments.pretrained import (
+from lmac_brain.checkpoints import (
     CheckpointSelectionError,
     MissingCheckpointError,
     checkpoint_paths,

@@ -13,8 +13,7 @@ import soundfile as sf
 import torch
 from conftest import RECIPE_SEED, ROOT, TINY, recipe_env, run_recipe
 
-from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
+from lmac_brain.checkpoints import CHECKPOINT_KEY, resolve_checkpoint_dir
 from lmac_brain.reporting.training_curves import read_train_log
 
 LMAC = "recipes/ESC50/train_lmac.py"

@@ -1,12 +1,10 @@
-"""Listenable interpretations (paper Eq. 3) and the files a person inspects."""
+"""Listenable interpretations (paper Eq. 3): the masked spectrograms back to waveforms.
 
-import os
-
-import soundfile as sf
-import torch
+The files a person inspects (the wavs and their picture) are written by
+:func:`lmac_brain.reporting.mask_figure.save_interpretation`.
+"""
 
 from lmac_brain.audio.masking import apply_mask, masked_in_out
-from lmac_brain.reporting.mask_figure import save_mask_figure
 
 
 def stft_mask(frontend, mask, domain):
@@ -31,24 +29,3 @@ def interpretation_waveform(frontend, mag, phase, mask, domain, length, mask_spa
     mask of ``domain`` (a Mel mask is spread over the STFT bins first)."""
     masked = apply_mask(mag, stft_mask(frontend, mask, domain), mask_space)
     return frontend.invert(masked, phase, length)
-
-
-def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title="", mask_space="linear"):
-    """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
-
-    ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
-    The PNG draws the input, masked-in and masked-out spectrograms on the input's dB scale and
-    the mask on ``[0, 1]`` (:mod:`lmac_brain.reporting.mask_figure`).
-    Returns the paths written, by kind.
-    """
-    os.makedirs(folder, exist_ok=True)
-    with torch.no_grad():
-        interpretation, residual = listenable_pair(frontend, mag, phase, mask, wav.shape[-1], mask_space)
-    paths = {}
-    rate = frontend.sample_rate
-    for kind, signal in (("original", wav), ("interpretation", interpretation), ("residual", residual)):
-        paths[kind] = os.path.join(folder, f"{item_id}_{kind}.wav")
-        sf.write(paths[kind], signal.detach().cpu().numpy(), rate)
-    paths["figure"] = os.path.join(folder, f"{item_id}.png")
-    save_mask_figure(mag, mask, paths["figure"], rate, frontend.hop_length, title=title, mask_space=mask_space)
-    return paths

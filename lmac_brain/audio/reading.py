@@ -1,14 +1,23 @@
 """Reading audio into the pipeline's format: mono, one sample rate, one clip length.
 
 torchaudio >= 2.9 has no I/O of its own, so files are read with soundfile and resampled with
-``torchaudio.functional.resample``.
+``torchaudio.functional.resample``. :func:`load_input` reads a user's file to explain, and
+refuses what cannot be explained with a short reason.
 """
+
+import math
+import os
+import re
+from dataclasses import dataclass
 
 import soundfile as sf
 import torch
 import torchaudio
 
 from lmac_brain.errors import UserFacingError
+
+SILENCE_DB = -90.0
+"""A file whose peak is below this level (dB full scale) is reported as silent."""
 
 
 class AudioReadError(UserFacingError, RuntimeError):
@@ -72,3 +81,50 @@ def fit_length(wav, n_samples):
 def read_clip(path, sample_rate, clip_seconds):
     """Read ``path`` as mono at ``sample_rate``, padded or cropped to ``clip_seconds``."""
     return fit_length(read_audio(path, sample_rate), int(round(clip_seconds * sample_rate)))
+
+
+@dataclass
+class AudioInfo:
+    """What the input file was, before downmixing and resampling."""
+
+    sample_rate: int
+    channels: int
+    seconds: float
+    format: str
+
+
+def load_input(path, sample_rate, silence_db=SILENCE_DB):
+    """Read ``path`` as mono float32 at ``sample_rate``; return ``(wav, AudioInfo)``.
+
+    Raises :class:`~lmac_brain.audio.reading.AudioReadError`, with a short reason, for a missing,
+    non-audio, corrupt or empty file, for NaN/Inf samples, and for a file whose peak is below
+    ``silence_db`` dB full scale.
+    """
+    if not os.path.isfile(path):
+        raise AudioReadError("file not found")
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # soundfile raises several types for non-audio files
+        raise AudioReadError(f"not an audio file, or a corrupt one ({_short(err)})") from err
+    if info.frames == 0:
+        raise AudioReadError("empty audio file (no samples)")
+    try:
+        wav = read_audio(path, sample_rate)
+    except AudioReadError as err:
+        raise AudioReadError(f"corrupt audio file ({_short(err.__cause__ or err)})") from err
+    if wav.numel() == 0:
+        raise AudioReadError("empty audio file (no samples)")
+    if not torch.isfinite(wav).all():
+        raise AudioReadError("the file holds NaN or infinite samples")
+    peak = float(wav.abs().max())
+    if peak <= 10 ** (silence_db / 20):
+        level = "-inf" if peak == 0 else f"{20 * math.log10(peak):.0f}"
+        raise AudioReadError(f"silent (peak {level} dBFS, below {silence_db:g} dBFS)")
+    fmt = f"{info.format} {info.subtype}".strip()
+    return wav, AudioInfo(int(info.samplerate), int(info.channels), info.frames / info.samplerate, fmt)
+
+
+def _short(err):
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    # soundfile repeats the path in its messages; the report already shows it.
+    return re.sub(r"^Error opening [^:]*: ", "", text)

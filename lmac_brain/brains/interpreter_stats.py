@@ -3,11 +3,9 @@
 import speechbrain as sb
 from torch.utils.data import DistributedSampler
 
+from lmac_brain.checkpoints import CHECKPOINT_KEY
 from lmac_brain.metrics import MetricAccumulator
 from lmac_brain.reporting.training_curves import refresh_training_curves
-
-# The key checkpoints are selected by; it is logged at every validation (tested).
-CHECKPOINT_KEY = "loss"
 
 
 def is_sharded(loader):

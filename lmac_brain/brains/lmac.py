@@ -7,7 +7,7 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from lmac_brain.audio.listenable import save_interpretation, stft_mask
+from lmac_brain.audio.listenable import stft_mask
 from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
@@ -18,6 +18,7 @@ from lmac_brain.metrics import (
 )
 from lmac_brain.metrics.ground_truth import event_references
 from lmac_brain.metrics.template import TemplateShare
+from lmac_brain.reporting.mask_figure import save_interpretation
 
 logger = logging.getLogger(__name__)
 

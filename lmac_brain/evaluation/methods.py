@@ -26,11 +26,10 @@ in one :class:`EvaluationConfigError`.
 
 import os
 
-from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
+from lmac_brain.checkpoints import CHECKPOINT_KEY, resolve_checkpoint_dir
 from lmac_brain.errors import ConfigurationError, UserFacingError
 from lmac_brain.evaluation.conditions import build_conditions
 from lmac_brain.evaluation.protocols import missing_choices, resolve
-from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 from lmac_brain.explainers import available_explainers, build_explainer
 from lmac_brain.explainers.base import check_options
 from lmac_brain.models.classifier import DOMAINS

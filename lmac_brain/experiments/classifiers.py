@@ -17,9 +17,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from speechbrain.dataio.encoder import CategoricalEncoder
 
+from lmac_brain.checkpoints import MissingCheckpointError, load_pretrained
 from lmac_brain.errors import ConfigurationError
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
-from lmac_brain.experiments.pretrained import MissingCheckpointError, load_pretrained
 from lmac_brain.experiments.setup import LABEL_ENCODER_FILE
 from lmac_brain.models.classifier import AudioClassifier
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 from speechbrain.utils.checkpoints import Checkpointer
 
+from lmac_brain.checkpoints import MissingCheckpointError
 from lmac_brain.experiments.commands import KIND_NAMES, training_hint
-from lmac_brain.experiments.pretrained import MissingCheckpointError
 from lmac_brain.experiments.setup import _TagIgnoringLoader
 
 logger = logging.getLogger(__name__)

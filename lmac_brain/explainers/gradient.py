@@ -80,6 +80,23 @@ class DomainModel(nn.Module):
         return self.classifier.logits_of_input(from_space(z, self.space), self.domain)
 
 
+def per_example(x, target, attribute_one):
+    """``attribute_one(xi, ti)`` (``[1, ...]`` attributions of example ``xi`` for class ``ti``) for
+    each example of the batch ``x``, concatenated.
+
+    For the captum methods that draw noise or baselines per call: their scale is that example's,
+    and captum's random baselines must not mix examples.
+
+    Example
+    -------
+    >>> per_example(torch.ones(3, 2), torch.tensor([0, 1, 2]), lambda xi, ti: (ti * xi).unsqueeze(0))
+    tensor([[0., 0.],
+            [1., 1.],
+            [2., 2.]])
+    """
+    return torch.cat([attribute_one(xi, int(ti)) for xi, ti in zip(x, target)])
+
+
 class AttributionExplainer(Explainer):
     """An explainer whose mask is ``attribution_to_mask(self.attribute(x, target))``.
 
@@ -194,20 +211,19 @@ class SmoothGradExplainer(AttributionExplainer):
     def attribute(self, x, target):
         """Mean ``|gradient|`` over noisy copies of each example."""
         tunnel = NoiseTunnel(Saliency(self.model))
-        out = []
-        for xi, ti in zip(x, target):
-            out.append(
-                tunnel.attribute(
-                    xi.unsqueeze(0),
-                    nt_type="smoothgrad",
-                    nt_samples=self.nt_samples,
-                    nt_samples_batch_size=self.nt_samples_batch_size,
-                    stdevs=self.stdevs * float(xi.abs().max()),
-                    target=int(ti),
-                    abs=True,
-                )
+
+        def smoothgrad(xi, ti):
+            return tunnel.attribute(
+                xi.unsqueeze(0),
+                nt_type="smoothgrad",
+                nt_samples=self.nt_samples,
+                nt_samples_batch_size=self.nt_samples_batch_size,
+                stdevs=self.stdevs * float(xi.abs().max()),
+                target=ti,
+                abs=True,
             )
-        return torch.cat(out)
+
+        return per_example(x, target, smoothgrad)
 
 
 @register("ig")
@@ -369,19 +385,17 @@ class GradientShapExplainer(AttributionExplainer):
     def attribute(self, x, target):
         """Expected ``gradient * (x - baseline)`` over random baselines and path points."""
         shap = GradientShap(self.model)
-        out = []
-        for xi, ti in zip(x, target):
-            baselines = torch.stack([torch.zeros_like(xi), self.baseline_scale * xi])
-            out.append(
-                shap.attribute(
-                    xi.unsqueeze(0),
-                    baselines=baselines,
-                    n_samples=self.n_samples,
-                    stdevs=self.stdevs * float(xi.abs().max()),
-                    target=int(ti),
-                )
+
+        def gradient_shap(xi, ti):
+            return shap.attribute(
+                xi.unsqueeze(0),
+                baselines=torch.stack([torch.zeros_like(xi), self.baseline_scale * xi]),
+                n_samples=self.n_samples,
+                stdevs=self.stdevs * float(xi.abs().max()),
+                target=ti,
             )
-        return torch.cat(out)
+
+        return per_example(x, target, gradient_shap)
 
 
 def cam_to_input(cam, n_frames, mel_matrix, domain, upsampling="filterbank", mode="bilinear"):

@@ -6,14 +6,14 @@ import os
 
 import torch
 
-from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.errors import ConfigurationError
-from lmac_brain.experiments.pretrained import (
+from lmac_brain.checkpoints import (
+    CHECKPOINT_KEY,
     CheckpointMismatchError,
     load_matching_state,
     read_checkpoint_file,
     resolve_checkpoint_dir,
 )
+from lmac_brain.errors import ConfigurationError
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.l2i import Psi, Theta, l2i_mask
 from lmac_brain.models.nmf import NMFDictionary

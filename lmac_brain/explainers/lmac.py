@@ -7,14 +7,14 @@ import os
 import torch
 
 from lmac_brain.audio.masking import check_mask_space
-from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
-from lmac_brain.errors import ConfigurationError
-from lmac_brain.experiments.pretrained import (
+from lmac_brain.checkpoints import (
+    CHECKPOINT_KEY,
     CheckpointMismatchError,
     load_matching_state,
     read_checkpoint_file,
     resolve_checkpoint_dir,
 )
+from lmac_brain.errors import ConfigurationError
 from lmac_brain.explainers.base import Explainer, register
 from lmac_brain.models.decoder import build_decoder, decoder_domain, decoder_settings
 

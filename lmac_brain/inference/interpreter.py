@@ -14,12 +14,11 @@ import torch
 from speechbrain.inference.interfaces import Pretrained
 
 from lmac_brain.audio.listenable import listenable_pair
-from lmac_brain.audio.reading import AudioReadError, UnusableAudioError
+from lmac_brain.audio.reading import SILENCE_DB, AudioReadError, UnusableAudioError, load_input
 from lmac_brain.experiments.classifiers import CLASSIFIER_NODES
 from lmac_brain.explainers import Explainer, build_explainer
 from lmac_brain.inference.result import Interpretation
-from lmac_brain.interpret.inputs import SILENCE_DB, load_input
-from lmac_brain.interpret.windowing import classify_signal, explain_signal
+from lmac_brain.inference.windowing import classify_signal, explain_signal
 from lmac_brain.models.classifier import AudioClassifier
 
 class LMACAudioInterpreter(Pretrained):

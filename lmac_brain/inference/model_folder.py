@@ -33,9 +33,9 @@ from lmac_brain.errors import ConfigurationError, UserFacingError
 from lmac_brain.experiments.classifiers import CLASSIFIER_NODES, class_names, load_trained_classifier, n_outputs
 from lmac_brain.experiments.discovery import NoTrainedModelError, read_experiment
 from lmac_brain.explainers import build_explainer
-from lmac_brain.interpret.publishing import staged_folder
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.decoder import build_decoder, decoder_settings
+from lmac_brain.reporting.publishing import staged_folder
 
 logger = logging.getLogger(__name__)
 

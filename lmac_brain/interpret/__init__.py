@@ -4,15 +4,13 @@ The interpret CLI (``recipes/<DATASET>/interpret.py``) runs on top of this packa
 per step:
 
 1. :mod:`~lmac_brain.interpret.inputs`: ``--input`` (an audio file, a folder, or a SpeechBrain
-   JSON/CSV manifest) becomes a list of inputs, each read as mono at the classifier's rate;
-   what cannot be explained (missing, non-audio, corrupt, empty, silent, non-finite) is refused
-   with a short reason;
-2. :mod:`~lmac_brain.interpret.windowing`: a signal of any length is explained with any
-   :class:`~lmac_brain.explainers.Explainer` on windows of the classifier's clip length, blended
-   into one mask over one STFT of the whole signal;
+   JSON/CSV manifest) becomes a list of inputs;
+2. :class:`~lmac_brain.inference.LMACAudioInterpreter` explains each (below this package: it
+   reads the file, refusing with a short reason what cannot be explained, and explains a signal
+   of any length on windows, :mod:`~lmac_brain.inference.windowing`);
 3. :mod:`~lmac_brain.interpret.outputs`: the wavs (original, interpretation, residual) and the
    figure of one input;
 4. :mod:`~lmac_brain.interpret.run`: a whole run, with ``report.json`` and the page
    (:mod:`~lmac_brain.interpret.page`), published atomically
-   (:mod:`~lmac_brain.interpret.publishing`).
+   (:mod:`~lmac_brain.reporting.publishing`).
 """

@@ -1,28 +1,18 @@
-"""The inputs of an interpret run: collecting ``--input`` and reading each file as a signal.
+"""The inputs of an interpret run: :func:`collect_inputs` turns ``--input`` (an audio file, a
+folder, or a SpeechBrain JSON/CSV manifest) into :class:`InputItem` s.
 
-:func:`collect_inputs` turns ``--input`` (an audio file, a folder, or a SpeechBrain JSON/CSV
-manifest) into :class:`InputItem` s; :func:`load_input` reads one of them as mono at the
-classifier's rate, and refuses (with :class:`~lmac_brain.audio.reading.AudioReadError`) what
-cannot be explained: a missing, non-audio, corrupt, empty or silent file, or one with
-non-finite samples.
+Each is read as a signal by :func:`lmac_brain.audio.reading.load_input`, which refuses what
+cannot be explained (a missing, non-audio, corrupt, empty or silent file, or one with
+non-finite samples).
 """
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-import torch
-
-from lmac_brain.audio.reading import AudioReadError, read_audio
 from lmac_brain.errors import InputError
-
-SILENCE_DB = -90.0
-"""A file whose peak is below this level (dB full scale) is reported as silent."""
 
 MANIFEST_SUFFIXES = (".json", ".csv")
 """An ``--input`` file with one of these suffixes is read as a manifest."""
@@ -125,50 +115,3 @@ def read_manifest(path):
     if not entries:
         raise InputError(f"The manifest {path} lists no files")
     return [InputItem(safe_id(key), _manifest_path(wav, path), key) for key, wav in entries]
-
-
-@dataclass
-class AudioInfo:
-    """What the input file was, before downmixing and resampling."""
-
-    sample_rate: int
-    channels: int
-    seconds: float
-    format: str
-
-
-def load_input(path, sample_rate, silence_db=SILENCE_DB):
-    """Read ``path`` as mono float32 at ``sample_rate``; return ``(wav, AudioInfo)``.
-
-    Raises :class:`~lmac_brain.audio.reading.AudioReadError`, with a short reason, for a missing,
-    non-audio, corrupt or empty file, for NaN/Inf samples, and for a file whose peak is below
-    ``silence_db`` dB full scale.
-    """
-    if not os.path.isfile(path):
-        raise AudioReadError("file not found")
-    try:
-        info = sf.info(str(path))
-    except Exception as err:  # soundfile raises several types for non-audio files
-        raise AudioReadError(f"not an audio file, or a corrupt one ({_short(err)})") from err
-    if info.frames == 0:
-        raise AudioReadError("empty audio file (no samples)")
-    try:
-        wav = read_audio(path, sample_rate)
-    except AudioReadError as err:
-        raise AudioReadError(f"corrupt audio file ({_short(err.__cause__ or err)})") from err
-    if wav.numel() == 0:
-        raise AudioReadError("empty audio file (no samples)")
-    if not torch.isfinite(wav).all():
-        raise AudioReadError("the file holds NaN or infinite samples")
-    peak = float(wav.abs().max())
-    if peak <= 10 ** (silence_db / 20):
-        level = "-inf" if peak == 0 else f"{20 * np.log10(peak):.0f}"
-        raise AudioReadError(f"silent (peak {level} dBFS, below {silence_db:g} dBFS)")
-    fmt = f"{info.format} {info.subtype}".strip()
-    return wav, AudioInfo(int(info.samplerate), int(info.channels), info.frames / info.samplerate, fmt)
-
-
-def _short(err):
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    # soundfile repeats the path in its messages; the report already shows it.
-    return re.sub(r"^Error opening [^:]*: ", "", text)

@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from lmac_brain.audio.reading import UnusableAudioError
+from lmac_brain.audio.reading import SILENCE_DB, UnusableAudioError
 from lmac_brain.inference.interpreter import LMACAudioInterpreter
-from lmac_brain.interpret.inputs import SILENCE_DB
 from lmac_brain.interpret.outputs import write_item
 from lmac_brain.interpret.page import write_page
-from lmac_brain.interpret.publishing import staged_folder
+from lmac_brain.reporting.publishing import staged_folder
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import yaml
 
 from lmac_brain.errors import InputError, UsageError
 from lmac_brain.inference.interpreter import LMACAudioInterpreter
-from lmac_brain.interpret.publishing import staged_folder
+from lmac_brain.reporting.publishing import staged_folder
 from lmac_brain.listening.config import (
     ANCHORS,
     CONTROL_LABELS,

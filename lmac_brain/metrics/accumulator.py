@@ -15,6 +15,9 @@ def _to_float64_cpu(values):
 class MetricAccumulator:
     """Accumulates per-item metric values over batches and summarises them to means.
 
+    Ours rather than SpeechBrain's ``MetricStats``, which keeps every value and neither skips
+    nor counts ``NaN`` items.
+
     Each metric keeps a float64 sum, a count of valid items and a count of skipped items.
     ``NaN`` (and infinite) values are never added: they count as skipped, so a mean is never
     NaN. A metric whose items were all skipped has no mean: it is absent from

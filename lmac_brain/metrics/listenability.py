@@ -16,6 +16,7 @@ whose event is silent are skipped (``NaN``).
 """
 
 import torch
+from speechbrain.nnet.losses import cal_si_snr
 
 SI_SDR_EPS = 1e-8
 """An estimate with less energy than this fraction of the reference's counts as silent."""
@@ -27,8 +28,11 @@ SI_SDR_FLOOR_DB = -30.0
 def si_sdr(estimate, reference, eps=SI_SDR_EPS, floor_db=SI_SDR_FLOOR_DB):
     """Per-item SI-SDR (dB) of ``estimate`` against ``reference``, both ``[batch, samples]``.
 
-    Both are made zero-mean; the reference is scaled to its projection on the estimate's line.
-    At least ``floor_db`` (a silent estimate scores it); ``NaN`` where the reference is silent.
+    SpeechBrain's ``cal_si_snr`` (the same definition: both zero-mean, the reference scaled to
+    the estimate's projection on it; it is a loss, the negative, over ``[samples, batch,
+    sources]``). At least ``floor_db`` (a silent estimate scores it); ``NaN`` where the reference
+    is silent; a perfect estimate scores a large finite value (SpeechBrain's 1e-8 in the
+    ratio), not infinity.
 
     Example
     -------
@@ -40,18 +44,24 @@ def si_sdr(estimate, reference, eps=SI_SDR_EPS, floor_db=SI_SDR_FLOOR_DB):
     >>> float(si_sdr(torch.zeros_like(s), s))   # silence
     -30.0
     """
-    estimate = estimate - estimate.mean(dim=-1, keepdim=True)
-    reference = reference - reference.mean(dim=-1, keepdim=True)
-    ref_energy = (reference ** 2).sum(dim=-1)
-    est_energy = (estimate ** 2).sum(dim=-1)
-    alpha = (estimate * reference).sum(dim=-1) / ref_energy.clamp_min(torch.finfo(ref_energy.dtype).tiny)
-    target = alpha.unsqueeze(-1) * reference
-    noise = estimate - target
-    tiny = torch.finfo(estimate.dtype).tiny
-    ratio = (target ** 2).sum(dim=-1).clamp_min(tiny) / (noise ** 2).sum(dim=-1).clamp_min(tiny)
-    out = (10 * torch.log10(ratio)).clamp_min(floor_db)
-    out = torch.where(est_energy > eps * ref_energy, out, torch.full_like(out, floor_db))
+    ref_energy, est_energy = _centred_energy(reference), _centred_energy(estimate)
+    # SpeechBrain adds an absolute 1e-8 to the energies; at unit RMS (SI-SDR does not change with
+    # the scale of either signal) it is relative, so a quiet event scores as a loud one.
+    score = -cal_si_snr(_at_unit_rms(reference, ref_energy), _at_unit_rms(estimate, est_energy))[0, :, 0]
+    out = torch.where(est_energy > eps * ref_energy, score.clamp_min(floor_db), torch.full_like(score, floor_db))
     return torch.where(ref_energy > 0, out, torch.full_like(out, float("nan")))
+
+
+def _centred_energy(x):
+    """The energy of each row of ``x`` once made zero-mean."""
+    return (x - x.mean(dim=-1, keepdim=True)).pow(2).sum(dim=-1)
+
+
+def _at_unit_rms(x, energy):
+    """``[batch, samples]`` ``x`` scaled to unit RMS, laid out as ``cal_si_snr`` takes it
+    (``[samples, batch, 1]``). A new tensor: ``cal_si_snr`` writes into its estimate."""
+    rms = (energy / x.shape[-1]).sqrt().clamp_min(torch.finfo(x.dtype).tiny)
+    return (x / rms.unsqueeze(-1)).T.unsqueeze(-1)
 
 
 def listenability_per_item(interpretation, mixture, event):

@@ -47,6 +47,9 @@ def roc_auc_per_item(scores, labels):
     their average rank, which equals ``sklearn.metrics.roc_auc_score``. Rows with no positive
     or no negative label are ``NaN``. Batched on the tensors' device.
 
+    Ours rather than ``sklearn.metrics.roc_auc_score``: batched on the device, and a one-class
+    row is ``NaN`` (skipped and counted) instead of an exception.
+
     Arguments
     ---------
     scores : torch.Tensor

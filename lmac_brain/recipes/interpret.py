@@ -19,10 +19,11 @@ import torch
 import yaml
 
 from lmac_brain.audio.masking import MASK_SPACES
+from lmac_brain.audio.reading import SILENCE_DB
 from lmac_brain.errors import UsageError, UserFacingError
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
-from lmac_brain.interpret.inputs import SILENCE_DB, collect_inputs
+from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.run import interpret_inputs
 
 logger = logging.getLogger(__name__)

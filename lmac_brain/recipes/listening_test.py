@@ -21,11 +21,12 @@ import random
 import sys
 
 from lmac_brain.audio.reading import AudioReadError, read_clip
+from lmac_brain.audio.reading import SILENCE_DB, load_input
 from lmac_brain.errors import InputError, UserFacingError
 from lmac_brain.evaluation.conditions import OODMixCondition
 from lmac_brain.experiments.commands import RECIPE_DIRS
 from lmac_brain.experiments.methods import available_methods, resolve_method
-from lmac_brain.interpret.inputs import SILENCE_DB, collect_inputs, load_input
+from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.listening.config import ANCHORS, MAX_SECONDS
 from lmac_brain.listening.export import Recording, export_webmushra, read_export_manifest
 from lmac_brain.listening.mos import aggregate_mushra, parse_groups

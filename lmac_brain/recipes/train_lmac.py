@@ -8,10 +8,10 @@ from speechbrain.utils.distributed import run_on_main
 
 from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.brains.lmac import LMACBrain
+from lmac_brain.checkpoints import load_pretrained
 from lmac_brain.data.pipelines import classification_datasets
 from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.commands import RECIPE_DIRS, TRAINING_COMMANDS
-from lmac_brain.experiments.pretrained import load_pretrained
 from lmac_brain.experiments.setup import setup_experiment, train_and_test
 from lmac_brain.inference.model_folder import write_model_folder
 from lmac_brain.reporting.tables import format_table, write_json

@@ -23,7 +23,8 @@ True
 import math
 from dataclasses import dataclass
 
-import torch
+import torch  # noqa: F401 (the doctest uses it)
+from torchaudio.transforms import AmplitudeToDB
 
 DYNAMIC_RANGE_DB = 80.0
 """Decibels shown below the input's loudest bin; quieter bins are drawn at the floor."""
@@ -57,6 +58,9 @@ def input_db_scale(mag, dynamic_range_db=DYNAMIC_RANGE_DB, silent_peak=SILENT_PE
 
 
 def to_db(mag, scale):
-    """``20 log10 mag`` on ``scale``: floored at ``scale.vmin`` before the log (never log 0)."""
-    floor = 10.0 ** (scale.vmin / 20.0)
-    return 20.0 * torch.log10(mag.detach().float().abs().clamp_min(floor))
+    """``20 log10 mag`` (torchaudio's ``AmplitudeToDB``) floored at ``scale.vmin``.
+
+    The floor is the input's (``scale``), not ``top_db`` below each picture's own peak: a masked
+    spectrogram drawn on the input's scale must not get a floor of its own.
+    """
+    return AmplitudeToDB(stype="magnitude")(mag.detach().float().abs()).clamp_min(scale.vmin)

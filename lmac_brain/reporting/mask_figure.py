@@ -1,4 +1,5 @@
-"""The picture of one interpretation: input, masked-in and masked-out spectrograms, and the mask.
+"""The picture of one interpretation: input, masked-in and masked-out spectrograms, and the mask;
+:func:`save_interpretation` writes it with the interpretation's wavs.
 
 The three spectrograms share the input's dB scale (:mod:`lmac_brain.reporting.db_scale`) and
 one colour bar; the mask is drawn on a fixed ``[0, 1]`` scale with its own. A silent input is
@@ -17,8 +18,12 @@ True
 >>> plt.close(fig)
 """
 
-import torch  # noqa: F401 (the doctest uses it)
+import os
 
+import soundfile as sf
+import torch
+
+from lmac_brain.audio.listenable import listenable_pair
 from lmac_brain.audio.masking import masked_in_out
 from lmac_brain.reporting.db_scale import DYNAMIC_RANGE_DB, input_db_scale, to_db
 from lmac_brain.reporting.plots import plt
@@ -70,3 +75,24 @@ def save_mask_figure(mag, mask, path, sample_rate, hop_length, title="", mask_sp
     fig = draw_mask_figure(mag, mask, sample_rate, hop_length, title=title, mask_space=mask_space)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def save_interpretation(folder, item_id, wav, mag, phase, mask, frontend, title="", mask_space="linear"):
+    """Write ``<id>_original.wav``, ``<id>_interpretation.wav``, ``<id>_residual.wav``, ``<id>.png``.
+
+    ``wav`` is ``[samples]``, ``mag``/``phase``/``mask`` are ``[time, freq]`` on the STFT grid.
+    The PNG draws the input, masked-in and masked-out spectrograms on the input's dB scale and
+    the mask on ``[0, 1]`` (:func:`draw_mask_figure`).
+    Returns the paths written, by kind.
+    """
+    os.makedirs(folder, exist_ok=True)
+    with torch.no_grad():
+        interpretation, residual = listenable_pair(frontend, mag, phase, mask, wav.shape[-1], mask_space)
+    paths = {}
+    rate = frontend.sample_rate
+    for kind, signal in (("original", wav), ("interpretation", interpretation), ("residual", residual)):
+        paths[kind] = os.path.join(folder, f"{item_id}_{kind}.wav")
+        sf.write(paths[kind], signal.detach().cpu().numpy(), rate)
+    paths["figure"] = os.path.join(folder, f"{item_id}.png")
+    save_mask_figure(mag, mask, paths["figure"], rate, frontend.hop_length, title=title, mask_space=mask_space)
+    return paths

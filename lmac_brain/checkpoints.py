@@ -1,4 +1,8 @@
-"""Loading trained modules through SpeechBrain's Pretrainer: local files or the HF Hub.
+"""Finding and loading trained modules: SpeechBrain's Checkpointer picks the checkpoint, its
+Pretrainer loads it, from local files or the HF Hub.
+
+The lowest layer that touches checkpoints: the Brains that write them and the explainers,
+experiments and inference that read them all import it, so it imports none of them.
 
 A ``source`` is one of
 - a folder holding ``<name>.ckpt`` files (e.g. a downloaded ``speechbrain/cnn14-esc50``),
@@ -22,6 +26,10 @@ from lmac_brain.errors import ConfigurationError, UserFacingError
 logger = logging.getLogger(__name__)
 
 HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+CHECKPOINT_KEY = "loss"
+"""The validation statistic the interpreter Brains keep their best checkpoint by (logged at every
+validation, tested), and so the one the explainers load the best checkpoint by."""
 
 
 class MissingCheckpointError(UserFacingError, FileNotFoundError):
@@ -48,15 +56,13 @@ def resolve_checkpoint_dir(folder, min_key=None, hint=""):
         raise MissingCheckpointError(f"No checkpoint folder {folder}. {hint}".strip())
     if any(name.endswith(".ckpt") for name in os.listdir(folder)):
         return folder
-    checkpoints = Checkpointer(folder).list_checkpoints()
-    if not checkpoints:
-        raise MissingCheckpointError(f"No checkpoint in {folder}. {hint}".strip())
-    if min_key is None:
-        checkpoint = max(checkpoints, key=lambda c: c.meta["unixtime"])
-        logger.info("Using the latest checkpoint %s", checkpoint.path)
-        return str(checkpoint.path)
-    candidates = [c for c in checkpoints if min_key in c.meta]
-    if not candidates:
+    checkpointer = Checkpointer(folder)
+    # Without a key SpeechBrain picks the latest; with one, the lowest among those that logged it.
+    checkpoint = checkpointer.find_checkpoint(min_key=min_key)
+    if checkpoint is None:
+        checkpoints = checkpointer.list_checkpoints()
+        if not checkpoints:
+            raise MissingCheckpointError(f"No checkpoint in {folder}. {hint}".strip())
         logged = sorted({key for c in checkpoints for key in c.meta})
         raise CheckpointSelectionError(
             f"None of the {len(checkpoints)} checkpoint(s) in {folder} logged {min_key!r}, the "
@@ -64,8 +70,10 @@ def resolve_checkpoint_dir(folder, min_key=None, hint=""):
             "Training probably stopped before its first validation: rerun its command to finish "
             "it, or pass one CKPT+... folder itself to load exactly that checkpoint."
         )
-    checkpoint = min(candidates, key=lambda c: c.meta[min_key])
-    logger.info("Using checkpoint %s (best %s: %s)", checkpoint.path, min_key, checkpoint.meta[min_key])
+    if min_key is None:
+        logger.info("Using the latest checkpoint %s", checkpoint.path)
+    else:
+        logger.info("Using checkpoint %s (best %s: %s)", checkpoint.path, min_key, checkpoint.meta[min_key])
     return str(checkpoint.path)
 
 
