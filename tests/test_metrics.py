@@ -201,18 +201,6 @@ def test_quantus_per_item_places_nan_at_skipped_items():
     np.testing.assert_allclose(out["COMP"][[0, 2, 4, 5]].numpy(), M.quantus_complexity(maps, inputs)[0])
 
 
-def test_quantus_is_quiet(monkeypatch, capsys, recwarn):
-    from lmac_brain.metrics import quantus_scores
-
-    monkeypatch.setattr(quantus_scores, "_QUANTUS_METRICS", {})  # force the construction again
-    maps, inputs = _maps_with_degenerate()
-    M.quantus_sparseness(maps, inputs)
-    M.quantus_complexity(maps, inputs)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
-    assert len(recwarn) == 0
-
-
 def test_quantus_shape_mismatch_raises():
     with pytest.raises(ValueError, match="same shape"):
         M.quantus_sparseness(torch.rand(2, 5, 6), torch.rand(2, 5, 7))
