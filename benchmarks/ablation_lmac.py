@@ -36,6 +36,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -193,13 +194,20 @@ def main(argv=None):
     data = make_data(out, args.data, args.wham)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda s: classifier(out, data, s, threads, args.classifier_epochs), args.seeds))
+        # A seed's L-MAC runs start as soon as its own classifier is trained (one lock per seed).
+        locks = {seed: threading.Lock() for seed in args.seeds}
+
+        def train(config):
+            with locks[config[0]]:
+                classifier(out, data, config[0], threads, args.classifier_epochs)
+            return config, lmac_run(out, data, *config, budgets, threads)
+
         budgets = [("short", args.short), ("long", args.long)]
         # Configuration-major: every seed of a configuration is done before the next one starts,
         # so a stopped run leaves complete rows.
         configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
                    for seed in args.seeds]
-        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads)), configs)
+        done = pool.map(train, configs)
         results = {}
         for config, result in done:
             results[config] = result
