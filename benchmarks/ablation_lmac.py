@@ -36,6 +36,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,14 +81,15 @@ def make_data(out, esc50=None, wham=None):
     return os.path.join(data, "ESC50"), os.path.join(data, "wham")
 
 
-def classifier(out, data, seed, threads):
+def classifier(out, data, seed, threads, epochs=None):
     esc50, wham = data
     folder = os.path.join(out, "classifiers", str(seed))
     if not os.path.exists(os.path.join(folder, "test_accuracy.txt")):
         os.makedirs(folder, exist_ok=True)
         run([sys.executable, "recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
              f"--data_folder={esc50}", f"--wham_folder={wham}", "--add_wham_noise=True",
-             f"--seed={seed}", f"--output_folder={folder}"], os.path.join(folder, "run.log"), threads)
+             f"--seed={seed}", f"--output_folder={folder}",
+             *([f"--number_of_epochs={epochs}"] if epochs else [])], os.path.join(folder, "run.log"), threads)
     return folder
 
 
@@ -184,6 +186,7 @@ def main(argv=None):
     parser.add_argument("--short", type=int, default=15)
     parser.add_argument("--long", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
+    parser.add_argument("--classifier-epochs", type=int, help="the classifiers' budget (default: the recipe's)")
     parser.add_argument("--data", help="an ESC-50-layout folder (e.g. benchmarks/real_devset.py's) instead of the twin")
     parser.add_argument("--wham", help="its WHAM!-layout noise folder (with --data)")
     args = parser.parse_args(argv)
@@ -191,13 +194,20 @@ def main(argv=None):
     data = make_data(out, args.data, args.wham)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda s: classifier(out, data, s, threads), args.seeds))
+        # A seed's L-MAC runs start as soon as its own classifier is trained (one lock per seed).
+        locks = {seed: threading.Lock() for seed in args.seeds}
+
+        def train(config):
+            with locks[config[0]]:
+                classifier(out, data, config[0], threads, args.classifier_epochs)
+            return config, lmac_run(out, data, *config, budgets, threads)
+
         budgets = [("short", args.short), ("long", args.long)]
         # Configuration-major: every seed of a configuration is done before the next one starts,
         # so a stopped run leaves complete rows.
         configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
                    for seed in args.seeds]
-        done = pool.map(lambda c: (c, lmac_run(out, data, *c, budgets, threads)), configs)
+        done = pool.map(train, configs)
         results = {}
         for config, result in done:
             results[config] = result
