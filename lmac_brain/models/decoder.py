@@ -35,12 +35,32 @@ from lmac_brain.audio.masking import check_mask_space
 from lmac_brain.audio.spectral import mel_to_linear_weights
 
 
-class _MaskSpace(nn.Module):
-    """Records the space the decoder's mask is meant for (``lmac_brain.audio.masking``) in the
-    state dict, so a saved decoder is always applied the way it was trained."""
+class _MaskDecoderBase(nn.Module):
+    """What every decoder shares: the mask is the sigmoid of :meth:`logits`; the space the mask
+    is meant for (``lmac_brain.audio.masking``) and whether it covers the linear-frequency bins are
+    saved in the state dict, so a saved decoder is always applied the way it was trained."""
 
     def _record_mask_space(self, mask_space):
         self.register_buffer("log1p_space", torch.tensor(check_mask_space(mask_space) == "log1p"))
+
+    def _record_output_grid(self, mel_matrix):
+        """The fixed mel-to-linear map of an STFT mask (``None``: a Mel-domain mask).
+
+        Fixed, not learned: the classifier sees ``|X|`` only through the mel filterbank, so the
+        loss says nothing about how a mask varies across the bins of one band except through
+        ``|X|`` itself; free per-bin weights (each moved at the learning rate by Adam) drifted
+        into clip-independent per-bin gains, i.e. horizontal stripes. Detail across bins comes
+        from the layers after it.
+        """
+        if mel_matrix is None:
+            self.to_linear = None
+        else:
+            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
+        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
+
+    def forward(self, hidden, n_frames):
+        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
+        return torch.sigmoid(self.logits(hidden, n_frames))
 
     @property
     def mask_space(self):
@@ -56,7 +76,7 @@ def _conv_block(channels_in, channels_out):
     )
 
 
-class MaskDecoder(_MaskSpace):
+class MaskDecoder(_MaskDecoderBase):
     """Decode CNN14 hidden representations into a mask in ``[0, 1]`` (variant ``"coarse"``).
 
     The logits are computed on the 1/8 grid and upsampled; an STFT mask reads them through the
@@ -105,15 +125,7 @@ class MaskDecoder(_MaskSpace):
         # resolution would add cost (they dominated it) but no information: the logits are
         # computed on that grid and only they are upsampled.
         self.refine = nn.Sequential(_conv_block(width, out_width), nn.Conv2d(out_width, 1, 1))
-        if mel_matrix is None:
-            self.to_linear = None
-        else:
-            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
-        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
-
-    def forward(self, hidden, n_frames):
-        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
-        return torch.sigmoid(self.logits(hidden, n_frames))
+        self._record_output_grid(mel_matrix)
 
     def logits(self, hidden, n_frames):
         """The mask before its sigmoid."""
@@ -133,7 +145,7 @@ def _resize(x, size):
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-class FullResMaskDecoder(_MaskSpace):
+class FullResMaskDecoder(_MaskDecoderBase):
     """Decode CNN14 hidden representations into a full-resolution mask in ``[0, 1]``.
 
     Variants ``"fullres"`` (``shallow_channels=None``) and ``"fullres_shallow"``. The four
@@ -218,23 +230,8 @@ class FullResMaskDecoder(_MaskSpace):
         # The last block runs on the output grid (the linear-frequency one for an STFT mask).
         self.head = _conv_block(out_width, out_width)
         self.out = nn.Conv2d(out_width, 1, 1)
-        if mel_matrix is None:
-            self.to_linear = None
-        else:
-            # A fixed map, not a learned one: the classifier sees |X| only through the mel
-            # filterbank, so the loss says nothing about how a mask varies across the bins of one
-            # band except through |X| itself; free per-bin weights (n_mels x n_freq of them, each
-            # moved at the learning rate by Adam) drifted into clip-independent per-bin gains,
-            # i.e. horizontal stripes. Detail across bins comes from the convolutions after it.
-            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
-        # Saved with the weights (which are the same for both domains) so that a checkpoint
-        # says which domain it masks.
-        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
+        self._record_output_grid(mel_matrix)
         _he_init(self)
-
-    def forward(self, hidden, n_frames):
-        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
-        return torch.sigmoid(self.logits(hidden, n_frames))
 
     def logits(self, hidden, n_frames):
         """The mask before its sigmoid."""
@@ -289,7 +286,7 @@ def _double(channels_in, channels_out):
     return nn.ConvTranspose2d(channels_in, channels_out, 3, stride=2, padding=1, output_padding=1)
 
 
-class TransposedStackMaskDecoder(_MaskSpace):
+class TransposedStackMaskDecoder(_MaskDecoderBase):
     """The authors' decoder architecture (variant ``"transposed_stack"``), width a setting.
 
     As SpeechBrain's ``CNN14PSI_stft``: every deep block enters through its own stride-2
@@ -358,16 +355,8 @@ class TransposedStackMaskDecoder(_MaskSpace):
         self.up4 = _double(half, quarter)
         self.up2 = _double(quarter, out_width)
         self.out = nn.ConvTranspose2d(out_width, 1, 3, padding=1)
-        if mel_matrix is None:
-            self.to_linear = None
-        else:
-            self.register_buffer("to_linear", mel_to_linear_weights(mel_matrix), persistent=False)
-        self.register_buffer("linear_output", torch.tensor(mel_matrix is not None))
+        self._record_output_grid(mel_matrix)
         _he_init(self)
-
-    def forward(self, hidden, n_frames):
-        """Mask ``[batch, n_frames, n_freq or n_mels]`` from ``hidden`` (deepest first)."""
-        return torch.sigmoid(self.logits(hidden, n_frames))
 
     def logits(self, hidden, n_frames):
         """The mask before its sigmoid."""
