@@ -432,6 +432,7 @@ def test_paper_tables_have_the_papers_rows_and_three_groups():
 # ------------------------------------------------------------------------------------------
 # The recipe under the reference protocol, on a tiny twin (random classifier: seconds)
 # ------------------------------------------------------------------------------------------
+@pytest.mark.slow  # runs the evaluation recipe in a subprocess
 def test_recipe_writes_both_protocols_into_one_table(data, tmp_path):
     root = data["root"]
     out = tmp_path / "eval"

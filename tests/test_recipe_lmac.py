@@ -17,6 +17,8 @@ from lmac_brain.brains.interpreter_stats import CHECKPOINT_KEY
 from lmac_brain.experiments.pretrained import resolve_checkpoint_dir
 from lmac_brain.reporting.training_curves import read_train_log
 
+pytestmark = pytest.mark.slow  # each test runs the L-MAC recipe in a subprocess
+
 LMAC = "recipes/ESC50/train_lmac.py"
 
 

@@ -116,6 +116,7 @@ def _splits(n_per_class=4):
     return {"train": split(n_per_class, 0), "valid": split(1, 100), "test": split(1, 200)}
 
 
+@pytest.mark.slow  # retrains 8 classifiers
 def test_roar_runs_random_and_interpreter_removal_and_resumes(tmp_path, monkeypatch):
     clf, splits = trained_like(), _splits()
     csv_path, cache = str(tmp_path / "roar.csv"), str(tmp_path / "cache")
