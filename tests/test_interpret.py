@@ -255,6 +255,7 @@ def test_the_most_recently_trained_experiment_wins(results_root, tmp_path):
         resolve_method("lmac_ft", "esc50", root)
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 def test_no_trained_model_names_the_training_commands(inputs, tmp_path):
     script = ROOT / "recipes" / "US8K" / "interpret.py"
     proc = subprocess.run(

@@ -61,6 +61,7 @@ def test_classifier_recipe_with_wham_augmentation(tiny_twin, tmp_path):
     assert (tmp_path / "test_accuracy.txt").exists()
 
 
+@pytest.mark.slow  # writes the tiny twins (seconds)
 def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twin, tmp_path):
     import speechbrain as sb
     from torch import nn
