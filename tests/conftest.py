@@ -85,6 +85,7 @@ def pytest_collection_modifyitems(items):
         if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
+
 # A classifier small enough to train in seconds on 2 CPU cores (overrides of the compact YAML).
 TINY = [
     "--clip_seconds=1.0",

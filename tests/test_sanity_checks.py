@@ -148,7 +148,6 @@ def test_roar_runs_random_and_interpreter_removal_and_resumes(tmp_path, monkeypa
     assert len(rows) == 8
     # With every bin removed, every input is all zeros: whatever it learned, the retrained
     # classifier gives all items one class, right on exactly one item of each balanced split.
-    # (Were the removal not applied to the test items, the tones would decide.)
     for r in rows:
         if r["k"] == "100":
             assert float(r["test_accuracy"]) == pytest.approx(1 / 3, abs=1e-5)
@@ -256,7 +255,7 @@ def test_ssim_falls_below_one_once_blocks_are_randomized(tmp_path):
     assert_learned("randomization (unit): IG SSIM, random head", float(rows[("IG", 1)]["ssim_mean"]), "<", 0.9)
     # The L-MAC decoder reads the conv blocks' representations only: the random head leaves it
     # exactly as it was, a random conv_block6 visibly does not (1 - SSIM 0.026 to 0.32 over
-    # seeds 0-4, 1 and 2 threads; rounding alone moves it by ~1e-7) ...
+    # seeds 0-4, 1 and 2 threads; bar 0.005) ...
     ssim_lmac = [float(rows[("L-MAC", j)]["ssim_mean"]) for j in range(6)]
     assert ssim_lmac[1] == pytest.approx(1.0, abs=1e-9)
     assert_learned("randomization (unit): L-MAC 1 - SSIM, random head + conv_block6", 1 - ssim_lmac[2], ">", 0.005)
