@@ -74,6 +74,18 @@ def threads_or(default):
 def _test_threads():
     torch.set_num_threads(THREADS or 1)
 
+
+# Session fixtures that train a model through a recipe run: every test that uses one, directly
+# or through another fixture, waits for that training, so it is `slow` (README, Tests).
+TRAINING_FIXTURES = {"tiny_classifier", "tiny_lmac"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # A classifier small enough to train in seconds on 2 CPU cores (overrides of the compact YAML).
 TINY = [
     "--clip_seconds=1.0",

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # each test runs a benchmark script in a subprocess
 
 
 def test_bench_lmac_prints_one_row_per_configuration_and_decoder():

@@ -89,6 +89,7 @@ def noise_folders(root):
     return [f"--wham_folder={root / 'wham'}", f"--ljspeech_folder={root / 'lj'}"]
 
 
+@pytest.mark.slow  # `trained` runs two recipes
 def test_harness_end_to_end_and_resume(trained, monkeypatch):
     root = trained
     methods = {**METHODS, "lmac": {**METHODS["lmac"], "source": str(root / "lmac" / "save")}}
@@ -172,6 +173,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     assert without_timing(csv_path.read_text()) == without_timing(before)
 
 
+@pytest.mark.slow  # `trained` runs two recipes
 def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
     root = trained
     methods = {
@@ -196,6 +198,7 @@ def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
     assert not (out / "metrics.csv").exists()
 
 
+@pytest.mark.slow  # `trained` runs two recipes
 def test_checkpoint_of_the_wrong_domain_is_caught_when_building(trained):
     # An L-MAC trained in the STFT domain cannot explain in the mel domain: reported, not run.
     root = trained

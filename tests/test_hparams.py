@@ -80,7 +80,9 @@ def _renamed(mapping):
     return {METHOD_KEYS[label]: spec for label, spec in mapping.items() if spec is not None}
 
 
-@pytest.mark.parametrize("path", HPARAMS, ids=lambda p: p.name)
+# The paper-size files build paper-size models: seconds each.
+@pytest.mark.parametrize("path", [p if "compact" in p.name else pytest.param(p, marks=pytest.mark.slow)
+                                  for p in HPARAMS], ids=lambda p: p.name)
 def test_every_file_loads_with_plain_hyperpyyaml(path):
     hparams = _load(path)
     assert hparams["output_folder"].startswith("results/esc50/")
@@ -125,6 +127,7 @@ def test_ref_overrides_from_the_command_line():
     assert hparams["checkpointer"].checkpoints_dir == Path("/data/checkpoints")
 
 
+@pytest.mark.slow  # parses each file twice per method and condition
 @pytest.mark.parametrize("name", ["eval_cnn14.yaml", "eval_cnn14_compact.yaml"])
 def test_every_method_and_condition_can_be_dropped_or_changed_from_the_command_line(name):
     path = ROOT / "hparams" / name
@@ -145,6 +148,7 @@ def test_every_method_and_condition_can_be_dropped_or_changed_from_the_command_l
 KEYS = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels", "base_channels")
 
 
+@pytest.mark.slow  # parses six files per profile
 @pytest.mark.parametrize("profile", ["", "_compact"])
 def test_classifier_settings_agree_across_recipes(profile):
     names = [f"{stem}{profile}.yaml" for stem in ("classifier_cnn14", "lmac_cnn14", "l2i_cnn14", "eval_cnn14",

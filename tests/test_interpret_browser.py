@@ -15,6 +15,8 @@ from interpret_inputs import write_bad, write_good
 
 from lmac_brain.recipes.interpret import EXIT_SOME_FAILED, run
 
+pytestmark = pytest.mark.slow  # a trained classifier and a headless browser
+
 # Runs in the page: for every <audio>, wait for its metadata (or error), start it muted and
 # wait until its clock moves, then fetch the file and decode all of it with Web Audio; for
 # every <img>, wait until it loaded (or failed). Returns what it saw.

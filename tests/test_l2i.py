@@ -34,6 +34,7 @@ def low_rank_frames(seed=0, n_frames=300, n_freq=20, rank=4):
 # ------------------------------------------------------------------------------------------
 # NMF
 # ------------------------------------------------------------------------------------------
+@pytest.mark.slow  # seconds of NMF iterations
 @pytest.mark.learned
 def test_nmf_reduces_error_and_fits_low_rank_data():
     V = low_rank_frames(SEED)
@@ -64,6 +65,7 @@ def test_nmf_rejects_negative_frames():
         learn_nmf(-low_rank_frames(), 4, n_iter=2, progress=False)
 
 
+@pytest.mark.slow  # seconds of NMF iterations
 @pytest.mark.learned
 def test_nmf_dictionary_save_load_and_activations(tmp_path):
     V = low_rank_frames(SEED)
@@ -194,6 +196,7 @@ def trained(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # `trained` runs two recipes
 def test_recipe_end_to_end(trained):
     save = trained / "l2i" / "save"
     assert (save / "nmf_dictionary.pt").is_file()
@@ -212,6 +215,7 @@ def test_recipe_end_to_end(trained):
     assert "loss:" in meta
 
 
+@pytest.mark.slow  # `trained` runs two recipes
 def test_recipe_output_explains(trained):
     from hyperpyyaml import load_hyperpyyaml
 

@@ -338,6 +338,7 @@ def _ddp_worker(rank, world_size, init_file, result_file):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # DDP: two processes
 def test_accumulator_all_reduce_over_two_processes():
     import torch.multiprocessing as mp
 

@@ -45,6 +45,7 @@ def test_all_ones_mask_inverts_to_input(n_fft, hop, win):
     assert torch.allclose(out, wav, atol=1e-4)
 
 
+@pytest.mark.slow  # builds the paper-size Cnn14 twice
 def test_cnn14_loads_speechbrain_state_dict_and_matches_outputs():
     torch.manual_seed(0)
     reference = SpeechBrainCnn14(mel_bins=80, emb_dim=2048, return_reps=True).eval()

@@ -14,6 +14,7 @@ from lmac_brain.checkpoints import (
 from lmac_brain.models.cnn14 import Cnn14
 
 
+@pytest.mark.slow  # builds the paper-size Cnn14
 def test_loads_speechbrain_cnn14_esc50_layout_from_local_files(tmp_path):
     torch.manual_seed(0)
     source = tmp_path / "cnn14-esc50"

@@ -204,14 +204,6 @@ def test_log1p_mask_space():
         apply_mask(x, half, "log")
 
 
-def _authors_compute_ad(theta_out, predictions):
-    """The authors' compute_AD, as it receives already-softmaxed values (written out here)."""
-    predictions, theta_out = predictions.softmax(1), theta_out.softmax(1)
-    c = predictions.argmax(1, keepdim=True)
-    pc, oc = predictions.gather(1, c).squeeze(1), theta_out.gather(1, c).squeeze(1)
-    return torch.relu(pc - oc) / pc * 100
-
-
 def test_ad_ref_against_ad_on_known_values():
     p_full = torch.tensor([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]], dtype=torch.float64)
     p_in = torch.tensor([[0.25, 0.5, 0.25], [0.95, 0.03, 0.02]], dtype=torch.float64)
@@ -223,11 +215,32 @@ def test_ad_ref_against_ad_on_known_values():
     q_in = math.exp(0.25) / (2 * math.exp(0.25) + math.exp(0.5))
     assert ad_ref[0].item() == pytest.approx(100 * (q_full - q_in) / q_full, abs=1e-9)
     assert ad_ref[0].item() == pytest.approx(22.06, abs=0.01) and ad_ref[1].item() == 0.0
-    torch.testing.assert_close(ad_ref, _authors_compute_ad(p_in, p_full))
     # Bounded by 100 (1 - 1/e) when a certain decision is sent to another class.
     certain, moved = torch.tensor([[30.0, 0.0, 0.0]]), torch.tensor([[0.0, 30.0, 0.0]])
     assert ad_reference_per_item(certain, moved).item() == pytest.approx(100 * (1 - 1 / math.e), abs=1e-6)
     assert faithfulness_per_item(certain, moved, moved)["AD"].item() == pytest.approx(100.0)
+
+
+def test_ad_ref_on_two_classes_worked_out_by_hand():
+    """AD_ref against numbers worked out on paper, not against a re-typed double softmax.
+
+    With two classes, softmax([a, b])_0 = 1 / (1 + e^(b - a)) = sigmoid(a - b), so the second
+    softmax the authors' code applies to probabilities [p, 1 - p] gives sigmoid(2p - 1):
+
+    - item 0: p(X) = [0.8, 0.2], c = 0, q(X)_0 = sigmoid(0.6) = 0.645656;
+      p(M*X) = [0.3, 0.7], q(M*X)_0 = sigmoid(-0.4) = 0.401312;
+      AD_ref = 100 * (0.645656 - 0.401312) / 0.645656 = 37.8443,
+      where the paper's AD is 100 * (0.8 - 0.3) / 0.8 = 62.5;
+    - item 1: p(X) = [0.4, 0.6], c = 1, q(X)_1 = sigmoid(0.2) = 0.549834;
+      p(M*X) = [0.1, 0.9], q(M*X)_1 = sigmoid(0.8) = 0.689974 > q(X)_1: AD_ref = 0 (and AD = 0).
+    """
+    p_full = torch.tensor([[0.8, 0.2], [0.4, 0.6]], dtype=torch.float64)
+    p_in = torch.tensor([[0.3, 0.7], [0.1, 0.9]], dtype=torch.float64)
+    ad_ref = ad_reference_per_item(p_full.log(), p_in.log())
+    assert ad_ref[0].item() == pytest.approx(37.8443, abs=1e-4)
+    assert ad_ref[1].item() == 0.0
+    ad = faithfulness_per_item(p_full.log(), p_in.log(), p_in.log())["AD"]
+    assert ad.tolist() == pytest.approx([62.5, 0.0], abs=1e-9)
 
 
 # ------------------------------------------------------------------------------------------
@@ -422,6 +435,7 @@ def test_paper_tables_have_the_papers_rows_and_three_groups():
 # ------------------------------------------------------------------------------------------
 # The recipe under the reference protocol, on a tiny twin (random classifier: seconds)
 # ------------------------------------------------------------------------------------------
+@pytest.mark.slow  # runs the evaluation recipe in a subprocess
 def test_recipe_writes_both_protocols_into_one_table(data, tmp_path):
     root = data["root"]
     out = tmp_path / "eval"

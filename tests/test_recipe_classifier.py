@@ -38,6 +38,7 @@ def assert_kept_checkpoints(folder):
     assert {p.name for p in best.glob("*.ckpt")} >= {"embedding_model.ckpt", "classifier.ckpt"}
 
 
+@pytest.mark.slow  # runs the recipe twice
 def test_classifier_resumes_after_interruption(tiny_twin, tmp_path):
     common = [f"--data_folder={tiny_twin['esc50']}", f"--output_folder={tmp_path}", *TINY]
     run_recipe("recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
@@ -48,6 +49,7 @@ def test_classifier_resumes_after_interruption(tiny_twin, tmp_path):
     assert valid_epochs(tmp_path / "train_log.txt") == [1, 2]  # epoch 1 not trained twice
 
 
+@pytest.mark.slow  # runs the recipe
 def test_classifier_recipe_with_wham_augmentation(tiny_twin, tmp_path):
     proc = run_recipe("recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
                       f"--data_folder={tiny_twin['esc50']}", f"--output_folder={tmp_path}",
@@ -59,6 +61,7 @@ def test_classifier_recipe_with_wham_augmentation(tiny_twin, tmp_path):
     assert (tmp_path / "test_accuracy.txt").exists()
 
 
+@pytest.mark.slow  # writes the tiny twins (seconds)
 def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twin, tmp_path):
     import speechbrain as sb
     from torch import nn
@@ -96,6 +99,7 @@ def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twi
         assert torch.equal(brain.modules.model.wavs, clean)
 
 
+@pytest.mark.slow  # runs the recipe
 def test_wham_augmentation_without_folder_is_a_clear_error(tiny_twin, tmp_path):
     proc = run_recipe("recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
                       f"--data_folder={tiny_twin['esc50']}", f"--output_folder={tmp_path}",
@@ -104,6 +108,7 @@ def test_wham_augmentation_without_folder_is_a_clear_error(tiny_twin, tmp_path):
     assert "wham_folder is not set" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # DDP: the recipe in two processes
 @pytest.mark.skipif(shutil.which("torchrun") is None and not (ROOT / ".venv/bin/torchrun").exists(),
                     reason="torchrun not installed")
 def test_classifier_under_ddp_gives_one_set_of_outputs(tiny_twin, tmp_path):
@@ -123,6 +128,7 @@ def test_classifier_under_ddp_gives_one_set_of_outputs(tiny_twin, tmp_path):
     assert sum(int(v) for row in rows[1:] for v in row.split(",")[1:]) == 24  # each test item once
 
 
+@pytest.mark.slow  # runs the recipe
 def test_us8k_classifier_recipe_reads_mixed_rates_and_channels(tmp_path):
     from lmac_brain.synthetic import make_us8k_twin
 

@@ -59,6 +59,7 @@ def test_every_recipe_script_and_paper_hparams_file_has_a_row():
             assert (ROOT / row[column]).is_file(), (column, row[column])
 
 
+@pytest.mark.slow  # runs every recipe in a subprocess
 @pytest.mark.parametrize("row", recipe_rows())
 def test_recipe_row_runs_and_writes_its_files(row, tmp_path):
     output = tmp_path / "out"

@@ -16,6 +16,8 @@ from conftest import RECIPE_SEED, ROOT, TINY, recipe_env, run_recipe
 from lmac_brain.checkpoints import CHECKPOINT_KEY, resolve_checkpoint_dir
 from lmac_brain.reporting.training_curves import read_train_log
 
+pytestmark = pytest.mark.slow  # each test runs the L-MAC recipe in a subprocess
+
 LMAC = "recipes/ESC50/train_lmac.py"
 
 

@@ -1,13 +1,21 @@
 """The sanity-check recipe end to end on the tiny twin: ROAR, randomization, figures, resume."""
 
 import csv
+import json
 
 import pytest
 import torch
-from conftest import TINY, assert_learned, run_recipe
+from conftest import TINY, run_recipe
+
+from lmac_brain.audio.reading import read_clip
+from lmac_brain.experiments.classifiers import load_trained_classifier
+from lmac_brain.experiments.discovery import read_experiment
+from lmac_brain.explainers import build_explainer
 
 SANITY = "recipes/ESC50/sanity_checks.py"
 COMPACT = "hparams/sanity_checks_cnn14_compact.yaml"
+pytestmark = pytest.mark.slow  # each test runs the sanity-check recipe in a subprocess
+
 TINY_SIGNAL = [a for a in TINY if not a.startswith("--batch_size")]  # no `batch_size` key here
 
 
@@ -16,7 +24,6 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.learned
 def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_classifier, tiny_lmac, tmp_path):
     out = tmp_path / "sanity"
     args = [f"--data_folder={tiny_twin['esc50']}", f"--output_folder={out}",
@@ -28,7 +35,8 @@ def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_class
     roar = _rows(out / "roar.csv")
     assert [(r["method"], r["k"], r["seed"]) for r in roar] == [("Random", "50", "1"), ("L-MAC", "50", "1")]
     assert all(r["n_train"] == "72" and r["n_test"] == "24" for r in roar)  # 4 classes x 6 x 3 folds
-    assert all(0.0 <= float(r["test_accuracy"]) <= 1.0 for r in roar)
+    # (Whether L-MAC's removal hurts more than random removal needs more than one retraining
+    # epoch: the unit tests check the retraining; here, that the recipe removes L-MAC's bins.)
 
     randomization = _rows(out / "randomization.csv")
     blocks = ["", "head", "conv_block6", "conv_block5", "conv_block4", "conv_block3", "conv_block2", "conv_block1"]
@@ -38,10 +46,12 @@ def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_class
         assert float(rows[0]["ssim_mean"]) == 1.0
     lmac_rows = [r for r in randomization if r["method"] == "L-MAC"]
     assert float(lmac_rows[1]["ssim_mean"]) == 1.0  # the decoder does not read the head
-    # ... but reads the conv blocks: with all of them random, its masks change (by far more than
-    # rounding; a 1-epoch decoder's masks have little contrast, so not by much more).
-    assert_learned("sanity recipe: L-MAC 1 - SSIM, every block random", 1 - float(lmac_rows[-1]["ssim_mean"]),
-                   ">", 1e-4)
+    # ... but reads conv_block6: from that step on, every step explains the randomized model,
+    # not the original one (which would give SSIM exactly 1). How far the masks move is a
+    # learned quantity, asserted with a measured margin in tests/test_sanity_checks.py; a
+    # 1-epoch decoder's masks have little contrast (seed 0: 1 - SSIM 5e-4 with conv_block6
+    # random, 3e-3 with every block random).
+    assert all(float(r["ssim_mean"]) < 1.0 for r in lmac_rows[2:])
 
     for png in ["roar.png", "randomization.png", *[p.name for p in out.glob("randomization_*.png")]]:
         assert (out / png).stat().st_size > 0
@@ -52,6 +62,21 @@ def test_sanity_checks_recipe_runs_both_checks_and_resumes(tiny_twin, tiny_class
     cache = {p.name.rsplit("-", 1)[0]: torch.load(p)["ranks"] for p in (out / "save" / "roar_cache").glob("*_train.pt")}
     assert set(cache) == {"Random", "L-MAC"} and cache["L-MAC"].dtype == torch.uint8
     assert cache["L-MAC"].shape[0] == 72 and not torch.equal(cache["L-MAC"], cache["Random"])
+    # The bins ROAR removes first are those the trained L-MAC's masks rate highest (its masks
+    # recomputed here on the first training items, from the two checkpoints the recipe was given):
+    # at k=50 every removed bin has a mask at least as high as every kept one (up to rounding;
+    # the masks spread over about 0.15, so a wrong or reversed order misses by about that much).
+    classifier = load_trained_classifier(read_experiment(tiny_classifier))
+    lmac = build_explainer("lmac", classifier, "stft", source=str(tiny_lmac / "save"))
+    stored = torch.load(next((out / "save" / "roar_cache").glob("L-MAC-*_train.pt")))
+    manifest = json.loads((out / "manifests" / "train.json").read_text())
+    wavs = torch.stack([read_clip(manifest[item]["wav"], 16000, 1.0) for item in stored["ids"][:4]])
+    with torch.no_grad():
+        mag, _ = classifier.frontend.magnitude_phase(wavs)
+        masks = lmac(classifier.domain_input(mag, "stft"))
+    for mask, ranks in zip(masks, stored["ranks"][:4]):
+        removed = ranks < 50
+        assert float(mask[removed].min()) >= float(mask[~removed].max()) - 1e-5
 
     # Resume: the finished point and randomization steps are read back, only k=90 is trained.
     roar_before = (out / "roar.csv").read_text()

@@ -116,6 +116,7 @@ def _splits(n_per_class=4):
     return {"train": split(n_per_class, 0), "valid": split(1, 100), "test": split(1, 200)}
 
 
+@pytest.mark.slow  # retrains 8 classifiers
 def test_roar_runs_random_and_interpreter_removal_and_resumes(tmp_path, monkeypatch):
     clf, splits = trained_like(), _splits()
     csv_path, cache = str(tmp_path / "roar.csv"), str(tmp_path / "cache")
@@ -125,8 +126,9 @@ def test_roar_runs_random_and_interpreter_removal_and_resumes(tmp_path, monkeypa
     assert sorted((r["method"], r["k"], r["seed"]) for r in rows) == [
         ("GradCAM", "50", "1"), ("GradCAM", "50", "2"), ("Random", "50", "1"), ("Random", "50", "2")]
     for r in rows:
-        assert 0 <= float(r["test_accuracy"]) <= 1 and 0 <= float(r["valid_accuracy"]) <= 1
         assert r["n_train"] == "12" and r["n_test"] == "3"
+        # An accuracy is a share of the 3 items of the split (roar.csv keeps 6 decimals).
+        assert 3 * float(r["test_accuracy"]) == pytest.approx(round(3 * float(r["test_accuracy"])), abs=1e-5)
     cached = sorted(p.name.rsplit("_", 1)[1] for p in (tmp_path / "cache").iterdir())
     assert cached == ["test.pt", "test.pt", "train.pt", "train.pt", "valid.pt", "valid.pt"]
 
@@ -140,10 +142,16 @@ def test_roar_runs_random_and_interpreter_removal_and_resumes(tmp_path, monkeypa
     monkeypatch.setattr(roar, "retrain_and_test", lambda *a, **kw: trained.append(a[3]) or real_retrain(*a, **kw))
     monkeypatch.setattr(roar, "method_ranks", lambda *a, **kw: masked.append(1))
     before = (tmp_path / "roar.csv").read_text()
-    rows = roar.run_roar(clf, methods, splits, csv_path, cache, [50, 90], [1, 2], train_options=options)
-    assert trained == [90, 90, 90, 90] and masked == []
+    rows = roar.run_roar(clf, methods, splits, csv_path, cache, [50, 100], [1, 2], train_options=options)
+    assert trained == [100, 100, 100, 100] and masked == []
     assert (tmp_path / "roar.csv").read_text().startswith(before)
     assert len(rows) == 8
+    # With every bin removed, every input is all zeros: whatever it learned, the retrained
+    # classifier gives all items one class, right on exactly one item of each balanced split.
+    for r in rows:
+        if r["k"] == "100":
+            assert float(r["test_accuracy"]) == pytest.approx(1 / 3, abs=1e-5)
+            assert float(r["valid_accuracy"]) == pytest.approx(1 / 3, abs=1e-5)
 
 
 def test_retrained_classifier_starts_fresh_and_leaves_the_original_alone():
@@ -246,13 +254,17 @@ def test_ssim_falls_below_one_once_blocks_are_randomized(tmp_path):
     # IG reads the logits: the random head changes it.
     assert_learned("randomization (unit): IG SSIM, random head", float(rows[("IG", 1)]["ssim_mean"]), "<", 0.9)
     # The L-MAC decoder reads the conv blocks' representations only: the random head leaves it
-    # exactly as it was, a random conv_block6 does not (a change far above rounding) ...
-    assert float(rows[("L-MAC", 1)]["ssim_mean"]) == pytest.approx(1.0, abs=1e-9)
-    assert_learned("randomization (unit): L-MAC 1 - SSIM, random head + conv_block6",
-                   1 - float(rows[("L-MAC", 2)]["ssim_mean"]), ">", 1e-4)
-    # ... and once conv_block3 is random too, the masks are largely different.
-    assert_learned("randomization (unit): L-MAC SSIM, random head + conv_block6..3",
-                   float(rows[("L-MAC", 5)]["ssim_mean"]), "<", 0.95)
+    # exactly as it was, a random conv_block6 visibly does not (1 - SSIM 0.026 to 0.32 over
+    # seeds 0-4, 1 and 2 threads; bar 0.005) ...
+    ssim_lmac = [float(rows[("L-MAC", j)]["ssim_mean"]) for j in range(6)]
+    assert ssim_lmac[1] == pytest.approx(1.0, abs=1e-9)
+    assert_learned("randomization (unit): L-MAC 1 - SSIM, random head + conv_block6", 1 - ssim_lmac[2], ">", 0.005)
+    # ... and the cascade moves the masks further from the original as it reaches the finer
+    # blocks the decoder also reads: with conv_block6..3 random, SSIM 0.05 to 0.47, lower than
+    # with conv_block6 alone by 0.21 to 0.92 (same runs).
+    assert_learned("randomization (unit): L-MAC SSIM, random head + conv_block6..3", ssim_lmac[5], "<", 0.8)
+    assert_learned("randomization (unit): L-MAC SSIM, conv_block6 random - conv_block6..3 random",
+                   ssim_lmac[2] - ssim_lmac[5], ">", 0.1)
     assert figures["L-MAC"].shape == (1, 6, *x.shape[1:])
 
     # The trained decoder stays as it was; the explainer reads the randomized classifier.

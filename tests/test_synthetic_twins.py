@@ -342,6 +342,7 @@ def leakage_statistics(root, clips):
             nearest_centroid_accuracy(x_ev, y, folds), 1.0 / len(np.unique(y)))
 
 
+@pytest.mark.slow  # trains a classifier on every twin's backgrounds
 @pytest.mark.parametrize("dataset", ["esc50", "us8k"])
 def test_backgrounds_carry_no_class_information(dataset, tmp_path_factory):
     """Class-blind statistics of the background files (level, spectrum, distractors) carry no
@@ -481,6 +482,7 @@ def test_cli(tmp_path, capsys):
     assert all(name in out for name in ("esc50", "us8k", "wham", "ljspeech"))
 
 
+@pytest.mark.slow  # a subprocess
 def test_module_entry_point_help():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     result = subprocess.run([sys.executable, "-m", "lmac_brain.synthetic", "us8k", "--help"],

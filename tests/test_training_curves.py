@@ -56,6 +56,7 @@ def test_classifier_log_draws_loss_and_error(tmp_path):
     assert panel_keys(epochs) == ["loss", "error"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_command_line_writes_the_png_beside_the_log_or_where_asked(tmp_path):
     (tmp_path / "run").mkdir()
     log = _write_lmac_log(tmp_path / "run" / "train_log.txt")
