@@ -239,7 +239,9 @@ def test_ssim_falls_below_one_once_blocks_are_randomized(tmp_path):
     clf = trained_like(SEED)
     x = inputs(2, SEED)
     torch.manual_seed(SEED)
-    decoder = contrasted(build_decoder(clf.embedding_model, clf.frontend, "stft", width=8).eval(), clf, x)
+    # The coarse decoder: its last layer (`refine`) is what `contrasted` rescales.
+    decoder = build_decoder(clf.embedding_model, clf.frontend, "stft", width=8, variant="coarse")
+    decoder = contrasted(decoder.eval(), clf, x)
     # IG reads the logits. (GradCAM does too, but on this tiny network its conv_block6 grid is a
     # single cell: its normalized map is constant, all ones or all zeros, and so is its SSIM.)
     methods = {"L-MAC": ("lmac", {"decoder": decoder}), "IG": ("ig", {"n_steps": 4})}
