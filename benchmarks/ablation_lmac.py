@@ -92,7 +92,7 @@ def lmac_run(out, data, seed, variant, space, reduction, budgets, threads, fold)
                  f"--data_folder={data}/ESC50", f"--seed={seed}", f"--output_folder={folder}/run",
                  f"--classifier_source={out}/classifiers/{seed}/save", f"--decoder_variant={variant}",
                  f"--mask_space={space}", f"--regularizer_reduction={reduction}", f"--number_of_epochs={epochs}",
-                 "--n_listenable=2", f"--test_folds={FOLDS[fold]}"],
+                 "--n_listenable=2", f"--test_fold_nums={FOLDS[fold]}"],
                 os.path.join(folder, "run.log"), threads,
             )
             with open(os.path.join(folder, "run", "test_metrics.json"), encoding="utf-8") as f:
@@ -115,7 +115,7 @@ def randomization(out, data, seed, folder, threads, fold):
         run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
              f"--data_folder={data}/ESC50", f"--classifier_source={out}/classifiers/{seed}/save",
              f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
-             f"--test_folds={FOLDS[fold]}", f"--output_folder={sanity}"],
+             f"--test_fold_nums={FOLDS[fold]}", f"--output_folder={sanity}"],
             os.path.join(folder, "randomization.log"), threads)
     with open(table_path, encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC" and int(r["n_randomized"]) == DECISION_BLOCKS]

@@ -86,6 +86,16 @@ TINY = [
 ]
 
 
+def load_recipe(script):
+    """The module of a recipe script (its ``__main__`` block does not run), e.g. to build its Brain."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(script).stem, ROOT / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_recipe(script, hparams, *args, env=None, check=True):
     """Run a recipe script as a user would, from the repository root; return the process.
 

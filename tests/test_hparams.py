@@ -13,7 +13,7 @@ from lmac_brain.experiments.setup import parse_overrides, peek_hparams
 
 ROOT = Path(__file__).resolve().parents[1]
 HPARAMS = sorted((ROOT / "hparams").glob("*.yaml"))
-FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}
+FILLED = {"dataset": "esc50", "data_folder": "/data", "out_n_neurons": 10}
 
 # Resolved values of every file when the compact and fine-tuning files were still written as
 # overrides of their paper file (an `extends:` key read by our own loader), before they became
@@ -27,6 +27,12 @@ METHOD_KEYS = {  # the row labels that were keys, and the identifier keys that r
     "L-MAC FT l_g=16": "lmac_ft_lg16", "L-MAC FT l_g=32": "lmac_ft_lg32",
     "L-MAC FT l_g=4 CCT 0.7": "lmac_ft_lg4_cct07", "L-MAC FT l_g=16 CCT 0.7": "lmac_ft_lg16_cct07",
     "L-MAC FT l_g=32 CCT 0.7": "lmac_ft_lg32_cct07", "All zeros": "zeros", "All ones": "ones",
+}
+# Keys renamed since to SpeechBrain's names for the same concept (its ESC-50 recipes' hparams).
+RENAMED = {
+    "n_classes": "out_n_neurons", "train_folds": "train_fold_nums", "valid_folds": "valid_fold_nums",
+    "test_folds": "test_fold_nums", "l_in": "l_in_w", "l_out": "l_out_w", "l_s": "reg_w_l1",
+    "l_tv": "reg_w_tv", "l_g": "g_w", "cct": "crosscor_th", "listen_every": "interpret_period",
 }
 METHOD_MAPPINGS = ("methods", "randomization_methods", "roar_methods")
 # Keys the compact evaluation and sanity checks declared without using them (their methods are
@@ -87,7 +93,8 @@ def test_every_file_loads_with_plain_hyperpyyaml(path):
 def test_values_are_those_the_recipes_ran_with(name):
     now = resolve(_plain(ROOT / "hparams" / name), "paper")
     before = BEFORE[name]
-    for key, old in before.items():
+    for old_key, old in before.items():
+        key = RENAMED.get(old_key, old_key)
         if key in UNUSED_BEFORE.get(name, ()) or (name, key) in CHANGED_SINCE:
             continue
         assert key in now, f"{name}: {key} disappeared"

@@ -218,7 +218,7 @@ def test_recipe_output_explains(trained):
     from lmac_brain.experiments.pretrained import load_pretrained
 
     with open(REPO / "hparams" / "classifier_cnn14_compact.yaml", encoding="utf-8") as f:
-        hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "n_classes": 3})
+        hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "out_n_neurons": 3})
     load_pretrained({"embedding_model": hp["embedding_model"], "classifier": hp["classifier"]},
                     str(trained / "clf" / "save"), collect_in=str(trained / "collect"),
                     min_key="error")
@@ -266,7 +266,7 @@ def test_compact_config_matches_the_compact_classifier():
     from lmac_brain.experiments.setup import peek_hparams
 
     def plain(name):
-        return peek_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "n_classes": 3})
+        return peek_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 3})
 
     l2i, lmac = plain("l2i_cnn14_compact.yaml"), plain("lmac_cnn14_compact.yaml")
     keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",

@@ -17,6 +17,7 @@ instantiated hparams with the manifests and the label encoder ready:
 
 import logging
 import os
+import re
 import shutil
 import sys
 
@@ -109,12 +110,14 @@ def setup_experiment(argv, dataset):
     sb.utils.distributed.ddp_init_group(run_opts)  # no-op unless launched by torchrun
     overrides = parse_overrides(cli_overrides)
     overrides.setdefault("dataset", dataset)
-    # n_classes is only known after preparation; any value does to read the folders.
-    plain = peek_hparams(hparams_file, {**overrides, "n_classes": 0})
+    # out_n_neurons is only known after preparation; any value does to read the folders.
+    plain = peek_hparams(hparams_file, {**overrides, "out_n_neurons": 0})
 
-    manifests = prepare_data(dataset, plain)
+    folds = {k: plain.get(k) for k in ("train_fold_nums", "valid_fold_nums", "test_fold_nums")}
+    manifests = prepare_data(dataset, plain["data_folder"], plain["manifest_folder"], esc10_only=plain.get("esc10_only"),
+                             wham_folder=plain.get("wham_folder"), ljspeech_folder=plain.get("ljspeech_folder"), **folds)
     encoder = load_or_create_label_encoder(manifests, plain["save_folder"], plain.get("classifier_source"))
-    overrides["n_classes"] = len(encoder)
+    overrides["out_n_neurons"] = len(encoder)
 
     sb.create_experiment_directory(
         experiment_directory=plain["output_folder"],
@@ -146,24 +149,77 @@ def _keep_recipe_script(output_folder):
         shutil.copy(os.path.realpath(script), output_folder)
 
 
-def prepare_data(dataset, plain):
-    """Run the dataset's (and the noise/speech corpora's) preparation on the main process."""
+def prepare_data(dataset, data_folder, manifest_folder, train_fold_nums=None, valid_fold_nums=None,
+                 test_fold_nums=None, esc10_only=False, wham_folder=None, ljspeech_folder=None):
+    """Run the dataset's (and the noise/speech corpora's) preparation on the main process.
+
+    Folds left None take the dataset's standard split. Returns the manifests: split -> json
+    path, plus ``wham`` and ``ljspeech`` when their folders are set.
+    """
     if dataset not in PREPARE:
         raise ValueError(f"Unknown dataset {dataset!r}: choose one of {sorted(PREPARE)}")
-    folds = {k: plain[k] for k in ("train_folds", "valid_folds", "test_folds") if plain.get(k)}
-    kwargs = {"data_folder": plain["data_folder"], "save_folder": plain["manifest_folder"], **folds}
-    if dataset == "esc50" and plain.get("esc10_only"):
+    folds = {"train_folds": train_fold_nums, "valid_folds": valid_fold_nums, "test_folds": test_fold_nums}
+    kwargs = {"data_folder": data_folder, "save_folder": manifest_folder,
+              **{k: v for k, v in folds.items() if v}}
+    if dataset == "esc50" and esc10_only:
         kwargs["esc10"] = True
     run_on_main(PREPARE[dataset], kwargs=kwargs)
     # Every process reads what the main process wrote (preparation is idempotent and cheap
     # once the manifests exist, so calling it again just returns the paths).
     manifests = dict(PREPARE[dataset](**kwargs))
-    for key, prepare, sub in (("wham_folder", prepare_wham, "wham"), ("ljspeech_folder", prepare_ljspeech, "ljspeech")):
-        if plain.get(key):
-            noise_kwargs = {"data_folder": plain[key], "save_folder": os.path.join(plain["manifest_folder"], sub)}
+    for folder, prepare, sub in ((wham_folder, prepare_wham, "wham"), (ljspeech_folder, prepare_ljspeech, "ljspeech")):
+        if folder:
+            noise_kwargs = {"data_folder": folder, "save_folder": os.path.join(manifest_folder, sub)}
             run_on_main(prepare, kwargs=noise_kwargs)
             manifests[sub] = prepare(**noise_kwargs)
     return manifests
+
+
+def count_classes(dataset, data_folder, manifest_folder, save_folder, train_fold_nums=None,
+                  valid_fold_nums=None, test_fold_nums=None, esc10_only=False, classifier_source=None):
+    """The number of outputs of the classifier: the length of the run's label encoder.
+
+    Called by the hparams files (``out_n_neurons: !apply:...``), so the YAML is loaded once
+    with the classifier sized to the data: the data are prepared and the encoder created (or
+    taken from the classifier explained) as :func:`load_or_create_label_encoder` does.
+    """
+    manifests = prepare_data(dataset, data_folder, manifest_folder, train_fold_nums, valid_fold_nums,
+                             test_fold_nums, esc10_only)
+    return len(load_or_create_label_encoder(manifests, save_folder, classifier_source))
+
+
+DATASET_OF_FOLDER = {"ESC50": "esc50", "US8K": "us8k"}
+
+
+def dataset_of_script(script):
+    """The dataset of a recipe script, named by its folder (``recipes/US8K/x.py`` -> ``us8k``).
+
+    The UrbanSound8K scripts are symbolic links to the ESC-50 ones: the link's own path (not
+    its target) says which dataset runs.
+    """
+    folder = os.path.basename(os.path.dirname(os.path.abspath(script)))
+    if folder not in DATASET_OF_FOLDER:
+        raise ValueError(f"{script}: recipe folders are {sorted(DATASET_OF_FOLDER)}")
+    return DATASET_OF_FOLDER[folder]
+
+
+def with_default(overrides, key, value):
+    """SpeechBrain's command-line ``overrides`` (a YAML string) with ``key: value`` added,
+    unless the command line already sets ``key``.
+
+    Example
+    -------
+    >>> with_default("lr: 0.1\n", "dataset", "us8k")
+    'lr: 0.1\ndataset: us8k\n'
+    >>> with_default("dataset: esc50\n", "dataset", "us8k")
+    'dataset: esc50\n'
+    """
+    if re.search(rf"^{re.escape(key)}:", overrides or "", re.M):
+        return overrides
+    text = overrides or ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return f"{text}{key}: {value}\n"
 
 
 def load_or_create_label_encoder(manifests, save_folder, classifier_source=None):
