@@ -81,10 +81,10 @@ def training_plan(eval_plain, profile, dataset="esc50"):
         for key, (l_g, domain, cct) in FINE_TUNED.items():
             name = eval_plain[key] + name_suffix
             first = eval_plain["lmac_experiment" if domain == "stft" else "lmac_mel_experiment"]
-            argv = [f"{recipes}/train_lmac.py", ft_yaml, f"--experiment_name={name}", f"--l_g={l_g}",
+            argv = [f"{recipes}/train_lmac.py", ft_yaml, f"--experiment_name={name}", f"--g_w={l_g}",
                     f"--domain={domain}", f"--lmac_experiment={first}", f"--guidance_gate={gate}"]
             if cct is not None:
-                argv.append(f"--cct={cct}")
+                argv.append(f"--crosscor_th={cct}")
             plan.append((name, argv))
     l2i = eval_plain["l2i_experiment"]
     plan.append((l2i, [f"{recipes}/train_l2i.py", hparams_file("l2i_cnn14", profile), f"--experiment_name={l2i}"]))
