@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 import speechbrain as sb
+from conftest import plain_hparams
 from hyperpyyaml import load_hyperpyyaml
+from ruamel.yaml import YAML
 
 from lmac_brain.evaluation.protocols import resolve
-from lmac_brain.experiments.setup import parse_overrides, peek_hparams
+from lmac_brain.experiments.setup import with_default
 
 ROOT = Path(__file__).resolve().parents[1]
 HPARAMS = sorted((ROOT / "hparams").glob("*.yaml"))
@@ -73,7 +75,7 @@ def _load(path, overrides=None):
 
 
 def _plain(path, overrides=None):
-    return peek_hparams(path, {**FILLED, **(overrides or {})})
+    return plain_hparams(path, {**FILLED, **(overrides or {})})
 
 
 def _renamed(mapping):
@@ -112,18 +114,20 @@ def test_values_are_those_the_recipes_ran_with(name):
 
 
 def _cli(path, *args):
-    """The overrides SpeechBrain's command line gives for ``args``."""
+    """The overrides SpeechBrain's command line gives for ``args``, as a mapping (tags kept)."""
     _, _, overrides = sb.parse_arguments([str(path), *args])
-    return parse_overrides(overrides)
+    return YAML().load(overrides) or {}
 
 
 def test_ref_overrides_from_the_command_line():
     path = ROOT / "hparams" / "lmac_cnn14_compact.yaml"
-    overrides = {**FILLED, **_cli(path, "--save_folder=!ref <data_folder>/checkpoints", "--lr=0.5")}
-    plain = peek_hparams(path, overrides)
+    _, _, overrides = sb.parse_arguments([str(path), "--save_folder=!ref <data_folder>/checkpoints", "--lr=0.5"])
+    for key, value in FILLED.items():  # what a recipe's command line and script add
+        overrides = with_default(overrides, key, value)
+    plain = plain_hparams(path, YAML().load(overrides))
     assert plain["save_folder"] == "/data/checkpoints" and plain["lr"] == 0.5
     with open(path, encoding="utf-8") as f:
-        hparams = load_hyperpyyaml(f, overrides)
+        hparams = load_hyperpyyaml(f, overrides)  # the string, as the recipes pass it
     assert hparams["checkpointer"].checkpoints_dir == Path("/data/checkpoints")
 
 

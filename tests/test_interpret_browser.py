@@ -13,7 +13,7 @@ import pytest
 from headless_browser import INSTALL_HINT, HeadlessChromium, StaticServer, find_chromium
 from interpret_inputs import write_bad, write_good
 
-from lmac_brain.recipes.interpret import EXIT_SOME_FAILED, run
+from lmac_brain.interpret.cli import EXIT_SOME_FAILED, run
 
 # Runs in the page: for every <audio>, wait for its metadata (or error), start it muted and
 # wait until its clock moves, then fetch the file and decode all of it with Web Audio; for

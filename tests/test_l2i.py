@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import RECIPE_SEED, SEED, assert_learned, recipe_env
+from conftest import RECIPE_SEED, SEED, assert_learned, load_recipe, plain_hparams, recipe_env
 from torch import nn
 
 from lmac_brain.audio.spectral import SpectralFrontEnd
@@ -263,10 +263,8 @@ def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
 
 
 def test_compact_config_matches_the_compact_classifier():
-    from lmac_brain.experiments.setup import peek_hparams
-
     def plain(name):
-        return peek_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 3})
+        return plain_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 3})
 
     l2i, lmac = plain("l2i_cnn14_compact.yaml"), plain("lmac_cnn14_compact.yaml")
     keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",
@@ -276,10 +274,10 @@ def test_compact_config_matches_the_compact_classifier():
 
 
 def test_dictionary_cache_is_reused(tmp_path, monkeypatch):
-    from lmac_brain.recipes import train_l2i
+    train_l2i = load_recipe("recipes/ESC50/train_l2i.py")
 
     path = tmp_path / "nmf_dictionary.pt"
     path.write_bytes(b"cached")
     monkeypatch.setattr(train_l2i, "collect_frames", lambda *a, **k: pytest.fail("relearned"))
-    train_l2i.learn_dictionary({}, None, str(path))
+    train_l2i.learn_dictionary(None, None, None, str(path), 10, 1, 10, 0, 1)
     assert path.read_bytes() == b"cached"

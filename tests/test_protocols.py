@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import speechbrain as sb
 import torch
-from conftest import load_recipe, run_recipe
+from conftest import load_recipe, plain_hparams, run_recipe
 from torch import nn
 
 from data_prep import prepare_esc50, prepare_ljspeech, prepare_wham
@@ -24,7 +24,7 @@ from lmac_brain.evaluation.paper_tables import format_paper_tables
 from lmac_brain.evaluation.protocols import PROTOCOLS, protocol_choices, resolve
 from lmac_brain.evaluation.published import PAPER_ROWS
 from lmac_brain.evaluation.tables import CSV_COLUMNS, format_markdown
-from lmac_brain.experiments.setup import load_or_create_label_encoder, peek_hparams
+from lmac_brain.experiments.setup import load_or_create_label_encoder
 from lmac_brain.explainers.gradient import GradCamExplainer, GradientShapExplainer, cam_to_input
 from lmac_brain.explainers.l2i import load_l2i
 from lmac_brain.metrics import ad_reference_per_item, faithfulness_per_item
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def eval_yaml(name="eval_cnn14_compact.yaml", **overrides):
-    return peek_hparams(ROOT / "hparams" / name, {**FILLED, **overrides})
+    return plain_hparams(ROOT / "hparams" / name, {**FILLED, **overrides})
 
 
 # ------------------------------------------------------------------------------------------

@@ -143,7 +143,10 @@ if __name__ == "__main__":
     hparams["classes"] = class_names(label_encoder)
     datasets = dataio_prep(hparams, manifests, label_encoder)
 
-    load_classifier_weights(hparams, dataset)
+    load_classifier_weights(
+        hparams["embedding_model"], hparams["classifier"], hparams["classifier_source"], hparams["save_folder"],
+        dataset, hparams["use_pretrained"],
+    )
     if hparams["finetuning"] and not hparams["use_pretrained"]:
         logger.warning("use_pretrained is False: fine-tuning starts from a random decoder")
     elif hparams["finetuning"]:
