@@ -35,6 +35,7 @@ RENAMED = {
     "n_classes": "out_n_neurons", "train_folds": "train_fold_nums", "valid_folds": "valid_fold_nums",
     "test_folds": "test_fold_nums", "l_in": "l_in_w", "l_out": "l_out_w", "l_s": "reg_w_l1",
     "l_tv": "reg_w_tv", "l_g": "g_w", "cct": "crosscor_th", "listen_every": "interpret_period",
+    "l_rec": "alpha", "l_sparse": "beta", "nmf_components": "K", "relevance_threshold": "relevance_th",
 }
 METHOD_MAPPINGS = ("methods", "randomization_methods", "roar_methods")
 # Keys the compact evaluation and sanity checks declared without using them (their methods are

@@ -190,7 +190,7 @@ def trained(tmp_path_factory):
                *common, f"--output_folder={root / 'clf'}")
     run_recipe("recipes/ESC50/train_l2i.py", "hparams/l2i_cnn14_compact.yaml", *common,
                f"--output_folder={root / 'l2i'}", f"--classifier_source={root / 'clf' / 'save'}",
-               "--nmf_components=8", "--nmf_iterations=5", "--psi_width=8")
+               "--K=8", "--nmf_iterations=5", "--psi_width=8")
     return root
 
 
@@ -254,7 +254,7 @@ def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
     experiment = read_experiment(trained / "l2i")
     classifier = load_trained_classifier(experiment)
     explainer = build_explainer("l2i", classifier, "stft", source=str(experiment.save_folder),
-                                relevance_threshold=experiment.hparams["relevance_threshold"])
+                                relevance_threshold=experiment.hparams["relevance_th"])
     assert interpreter.explainer.relevance_threshold == explainer.relevance_threshold
     wav = 0.3 * torch.randn(40000, generator=torch.Generator().manual_seed(SEED))
     result = interpreter.interpret_signal(wav)
@@ -270,7 +270,7 @@ def test_compact_config_matches_the_compact_classifier():
     keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",
             "base_channels", "emb_dim", "classifier_source", "seed")
     assert {k: l2i[k] for k in keys} == {k: lmac[k] for k in keys}
-    assert plain("l2i_cnn14.yaml")["nmf_components"] == 100
+    assert plain("l2i_cnn14.yaml")["K"] == 100
 
 
 def test_dictionary_cache_is_reused(tmp_path, monkeypatch):

@@ -87,7 +87,7 @@ def test_every_switch_is_documented():
         assert {"eval_split", "mask_space", "id_snr_db", "relu", "nt_samples", "snr_db"} <= switches
         for switch in switches:
             assert f"`{switch}`" in docs, f"docs/protocols.md does not document {switch}"
-    for key in ("guidance_gate", "theta_pooling", "fid_class_mean", "l_rec", "l_sparse", "AD_ref", "partners"):
+    for key in ("guidance_gate", "theta_pooling", "fid_class_mean", "alpha", "beta", "AD_ref", "partners"):
         assert f"`{key}`" in docs
 
 

@@ -57,7 +57,7 @@ FINE_TUNED = {
     "lmac_ft32_cct_experiment": (32, "stft", 0.7),
 }
 
-L2I_REFERENCE = ["--l_rec=10.0", "--l_fid=1.0", "--l_sparse=0.8", "--fid_class_mean=True",
+L2I_REFERENCE = ["--alpha=10.0", "--l_fid=1.0", "--beta=0.8", "--fid_class_mean=True",
                  "--theta_pooling=attention"]
 """How the authors' code trains L2I (docs/protocols.md)."""
 

@@ -50,15 +50,15 @@ class L2I(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
     Loss, with ``V = nmf.spectrum(|X|)``, ``H = Psi(h)`` and ``p`` the classifier's output
     distribution on the unmasked input::
 
-        l_rec * MSE(W H, V) + l_fid * KL(p || softmax(Theta(H))) + l_sparse * mean|H|
+        alpha * MSE(W H, V) + l_fid * KL(p || softmax(Theta(H))) + beta * mean|H|
 
     With ``fid_class_mean`` the fidelity term is averaged over the classes too (divided by
     their number), as the authors' code does (``(p * -log q).mean()`` over batch and classes);
-    their weights are ``l_rec = 10``, ``l_fid = 1``, ``l_sparse = 0.8`` (docs/protocols.md).
+    their weights are ``alpha = 10``, ``l_fid = 1``, ``beta = 0.8`` (docs/protocols.md).
 
     Logged per epoch: ``loss``, ``rec``, ``fid``, ``sparsity``, ``fid_acc`` (Theta agrees with
     the classifier's decision) and, at validation and test, the faithfulness metrics and ``MM``
-    of the interpretation mask at ``relevance_threshold`` in ``domain``.
+    of the interpretation mask at ``relevance_th`` in ``domain``.
     """
 
     noise_augmenter = None
@@ -109,7 +109,7 @@ class L2I(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         if self.hparams.fid_class_mean:
             fid = fid / out["logits"].shape[-1]
         sparsity = H.abs().mean()
-        loss = self.hparams.l_rec * rec + self.hparams.l_fid * fid + self.hparams.l_sparse * sparsity
+        loss = self.hparams.alpha * rec + self.hparams.l_fid * fid + self.hparams.beta * sparsity
         n = H.shape[0]
         decision = out["logits"].argmax(dim=-1)
         self.metrics.update({
@@ -123,11 +123,11 @@ class L2I(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
 
     @torch.no_grad()
     def _mask_metrics(self, out, decision):
-        """Faithfulness and MM of the interpretation at ``relevance_threshold``."""
+        """Faithfulness and MM of the interpretation at ``relevance_th``."""
         domain = self.hparams.domain
         x = self.classifier.domain_input(out["mag"], domain)
         relevance = self.modules.theta.relevance(out["H"], decision)
-        mask = l2i_mask(self.hparams.nmf, out["H"], relevance, self.hparams.relevance_threshold, domain,
+        mask = l2i_mask(self.hparams.nmf, out["H"], relevance, self.hparams.relevance_th, domain,
                         self.classifier.frontend)
         logits_in, logits_out = self.classifier.logits_of_input(
             torch.cat([mask * x, (1 - mask) * x]), domain
