@@ -143,7 +143,7 @@ def randomization(out, data, seed, folder, threads):
         run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
              f"--data_folder={data[0]}", f"--classifier_source={out}/classifiers/{seed}/save",
              f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
-             "--valid_folds=[5]", "--test_folds=[4]", f"--output_folder={sanity}"],
+             "--valid_fold_nums=[5]", "--test_fold_nums=[4]", f"--output_folder={sanity}"],
             os.path.join(folder, "randomization.log"), threads)
     with open(table_path, encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC" and int(r["n_randomized"]) == DECISION_BLOCKS]

@@ -14,10 +14,12 @@ RSS of the process that ran them (each configuration and variant runs in its own
 """
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import speechbrain as sb
 import torch
@@ -25,11 +27,12 @@ from bench_common import CONFIGS, timed
 from torch import nn
 
 from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.brains.lmac import LMACBrain
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
 from lmac_brain.models.cnn14 import Cnn14
 from lmac_brain.models.decoder import VARIANTS, build_decoder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def logit_rank(decoder, classifier, wav):
@@ -43,6 +46,14 @@ def logit_rank(decoder, classifier, wav):
     return int(torch.linalg.matrix_rank(logits.float().cpu()))
 
 
+def recipe_brain():
+    """The ``LMAC`` Brain of the recipe script (which holds its loss)."""
+    spec = importlib.util.spec_from_file_location("train_lmac", ROOT / "recipes" / "ESC50" / "train_lmac.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LMAC
+
+
 def measure(name, variant, device, batch_size, seconds, repeats):
     cfg = CONFIGS[name]
     torch.manual_seed(0)
@@ -51,9 +62,9 @@ def measure(name, variant, device, batch_size, seconds, repeats):
     classifier = AudioClassifier(frontend, cnn, nn.Linear(cnn.emb_dim, 50)).to(device).eval()
     classifier.requires_grad_(False)
     decoder = build_decoder(cnn, frontend, "stft", width=cfg["width"], variant=variant)
-    hparams = dict(classifier_model=classifier, domain="stft", l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
-                   regularizer_reduction="batch_sum", wham_at_validation=False, finetuning=False, n_listenable=0, listen_every=1, output_folder="/tmp")
-    brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=2e-4),
+    hparams = dict(classifier_model=classifier, domain="stft", l_in_w=4.0, l_out_w=0.2, reg_w_l1=0.4, reg_w_tv=0.0,
+                   regularizer_reduction="batch_sum", wham_at_validation=False, finetuning=False, n_listenable=0, interpret_period=1, output_folder="/tmp")
+    brain = recipe_brain()(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=2e-4),
                       hparams=hparams, run_opts={"device": device})
     brain.on_fit_start()
     wavs = torch.randn(batch_size, int(16000 * seconds)) * 0.1

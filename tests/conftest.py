@@ -98,6 +98,40 @@ TINY = [
 ]
 
 
+def plain_hparams(path, overrides):
+    """The plain values of a HyperPyYAML file, references resolved and no object built (the
+    tests read the settings of every file without preparing data or building models)."""
+    import io
+
+    import yaml
+    from hyperpyyaml import resolve_references
+
+    from lmac_brain.experiments.discovery import PlainLoader
+
+    with open(path, encoding="utf-8") as f:
+        resolved = resolve_references(f, overrides, overrides_must_match=True).getvalue()
+    return yaml.load(io.StringIO(resolved), Loader=PlainLoader)
+
+
+def load_recipe(script):
+    """The module of a recipe script (its ``__main__`` block does not run), e.g. to build its Brain."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(script).stem, ROOT / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(script, argv, monkeypatch):
+    """Run a recipe script in this process, as ``python <script> <argv>`` would (so a test can
+    patch what it calls); its exceptions propagate."""
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", [str(ROOT / script), *map(str, argv)])
+    runpy.run_path(str(ROOT / script), run_name="__main__")
+
+
 def run_recipe(script, hparams, *args, env=None, check=True):
     """Run a recipe script as a user would, from the repository root; return the process.
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from conftest import RECIPE_SEED, recipe_env
+from conftest import RECIPE_SEED, recipe_env, run_script
 from ruamel.yaml import YAML
 
 import lmac_brain.evaluation.harness as evaluation
@@ -19,12 +19,12 @@ from lmac_brain.evaluation.methods import (
     validate_methods,
 )
 from lmac_brain.evaluation.tables import format_markdown
-from lmac_brain.recipes.evaluate import run
 from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_twin
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = ("protocol,dataset,condition,domain,method,label,mask_space,n,accuracy,AI,AD,AD_ref,AG,FF,FidIn,SPS,COMP,"
           "MM,loc_auc,loc_iou,SI-SDR,SDRi,template_share,n_SPS,n_COMP,n_loc_auc,n_loc_iou,sec_per_item")
+EVAL = "recipes/ESC50/eval.py"
 CONDITIONS = ["clean", "id", "ood_mix", "white_noise", "speech"]
 
 
@@ -95,7 +95,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     methods = {**METHODS, "lmac": {**METHODS["lmac"], "source": str(root / "lmac" / "save")}}
     config = write_config(root, "eval", methods)
     out = root / "eval_out"
-    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+    run_script(EVAL, argv(root, config, out, *noise_folders(root)), monkeypatch)
 
     csv_path = out / "metrics.csv"
     lines = csv_path.read_text().splitlines()
@@ -154,7 +154,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
         raise AssertionError("a finished row was evaluated again")
 
     monkeypatch.setattr(evaluation, "evaluate_one", forbidden)
-    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+    run_script(EVAL, argv(root, config, out, *noise_folders(root)), monkeypatch)
     assert csv_path.read_text() == before
 
     # Dropping one row: only that row is evaluated again.
@@ -164,7 +164,7 @@ def test_harness_end_to_end_and_resume(trained, monkeypatch):
     monkeypatch.setattr(evaluation, "evaluate_one", lambda *a, **k: calls.append(k["progress_desc"]) or real(*a, **k))
     kept = [line for line in before.splitlines() if not line.startswith("paper,esc50,speech,mel,ig,")]
     csv_path.write_text("\n".join(kept) + "\n")
-    assert run(argv(root, config, out, *noise_folders(root)), "esc50") == 0
+    run_script(EVAL, argv(root, config, out, *noise_folders(root)), monkeypatch)
     assert calls == ["paper/speech/mel/ig"]
     # Same rows again; the re-evaluated one has the same metrics (only its timing differs).
     def without_timing(text):
@@ -184,10 +184,10 @@ def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
     config = write_config(root, "bad", methods)
     out = root / "bad_out"
     loaded = []
-    monkeypatch.setattr("lmac_brain.recipes.evaluate.load_classifier_weights", lambda *a: loaded.append(a))
+    monkeypatch.setattr("lmac_brain.experiments.classifiers.load_classifier_weights", lambda *a: loaded.append(a))
     # No --wham_folder / --ljspeech_folder: the id and speech conditions have no data.
     with pytest.raises(EvaluationConfigError) as err:
-        run(argv(root, config, out), "esc50")
+        run_script(EVAL, argv(root, config, out), monkeypatch)
     message = str(err.value)
     assert "4 problem(s)" in message
     assert "'salency'" in message and "unknown explainer" in message
@@ -199,13 +199,13 @@ def test_bad_configuration_stops_before_any_work(trained, monkeypatch):
 
 
 @pytest.mark.slow  # `trained` runs two recipes
-def test_checkpoint_of_the_wrong_domain_is_caught_when_building(trained):
+def test_checkpoint_of_the_wrong_domain_is_caught_when_building(trained, monkeypatch):
     # An L-MAC trained in the STFT domain cannot explain in the mel domain: reported, not run.
     root = trained
     methods = {"lmac": {"explainer": "lmac", "source": str(root / "lmac" / "save")}}
     config = write_config(root, "wrong_domain", methods, conditions={"id": None, "speech": None})
     with pytest.raises(EvaluationConfigError, match=r"'lmac' \(mel\): cannot build 'lmac'"):
-        run(argv(root, config, root / "wrong_domain_out"), "esc50")
+        run_script(EVAL, argv(root, config, root / "wrong_domain_out"), monkeypatch)
     assert not (root / "wrong_domain_out" / "metrics.csv").exists()
 
 

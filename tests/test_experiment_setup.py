@@ -5,7 +5,7 @@ import json
 import pytest
 
 from data_prep.common import DatasetLayoutError
-from lmac_brain.experiments.setup import class_names, load_or_create_label_encoder, parse_overrides
+from lmac_brain.experiments.setup import class_names, load_or_create_label_encoder
 
 
 def _manifests(tmp_path, classes_by_split):
@@ -48,12 +48,3 @@ def test_classes_the_encoder_does_not_know_are_refused(tmp_path):
     other = _manifests(tmp_path / "other", {"train": [(0, "dog"), (5, "rain")], "valid": [], "test": []})
     with pytest.raises(DatasetLayoutError, match="rain"):
         load_or_create_label_encoder(other, tmp_path / "lmac" / "save", classifier_source=classifier_save)
-
-
-def test_a_repeated_override_takes_its_last_value(caplog):
-    text = "number_of_epochs: 3\nmethods: {ig: null,\n  shap: null}\nnumber_of_epochs: 1\nlr: 0.1\n"
-    with caplog.at_level("WARNING"):
-        overrides = parse_overrides(text)
-    assert overrides["number_of_epochs"] == 1 and overrides["lr"] == 0.1
-    assert dict(overrides["methods"]) == {"ig": None, "shap": None}
-    assert "--number_of_epochs is given more than once" in caplog.text

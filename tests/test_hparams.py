@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 import speechbrain as sb
+from conftest import plain_hparams
 from hyperpyyaml import load_hyperpyyaml
+from ruamel.yaml import YAML
 
 from lmac_brain.evaluation.protocols import resolve
-from lmac_brain.experiments.setup import parse_overrides, peek_hparams
+from lmac_brain.experiments.setup import with_default
 
 ROOT = Path(__file__).resolve().parents[1]
 HPARAMS = sorted((ROOT / "hparams").glob("*.yaml"))
-FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}
+FILLED = {"dataset": "esc50", "data_folder": "/data", "out_n_neurons": 10}
 
 # Resolved values of every file when the compact and fine-tuning files were still written as
 # overrides of their paper file (an `extends:` key read by our own loader), before they became
@@ -27,6 +29,13 @@ METHOD_KEYS = {  # the row labels that were keys, and the identifier keys that r
     "L-MAC FT l_g=16": "lmac_ft_lg16", "L-MAC FT l_g=32": "lmac_ft_lg32",
     "L-MAC FT l_g=4 CCT 0.7": "lmac_ft_lg4_cct07", "L-MAC FT l_g=16 CCT 0.7": "lmac_ft_lg16_cct07",
     "L-MAC FT l_g=32 CCT 0.7": "lmac_ft_lg32_cct07", "All zeros": "zeros", "All ones": "ones",
+}
+# Keys renamed since to SpeechBrain's names for the same concept (its ESC-50 recipes' hparams).
+RENAMED = {
+    "n_classes": "out_n_neurons", "train_folds": "train_fold_nums", "valid_folds": "valid_fold_nums",
+    "test_folds": "test_fold_nums", "l_in": "l_in_w", "l_out": "l_out_w", "l_s": "reg_w_l1",
+    "l_tv": "reg_w_tv", "l_g": "g_w", "cct": "crosscor_th", "listen_every": "interpret_period",
+    "l_rec": "alpha", "l_sparse": "beta", "nmf_components": "K", "relevance_threshold": "relevance_th",
 }
 METHOD_MAPPINGS = ("methods", "randomization_methods", "roar_methods")
 # Keys the compact evaluation and sanity checks declared without using them (their methods are
@@ -72,7 +81,7 @@ def _load(path, overrides=None):
 
 
 def _plain(path, overrides=None):
-    return peek_hparams(path, {**FILLED, **(overrides or {})})
+    return plain_hparams(path, {**FILLED, **(overrides or {})})
 
 
 def _renamed(mapping):
@@ -94,7 +103,8 @@ def test_every_file_loads_with_plain_hyperpyyaml(path):
 def test_values_are_those_the_recipes_ran_with(name):
     now = resolve(_plain(ROOT / "hparams" / name), "paper")
     before = BEFORE[name]
-    for key, old in before.items():
+    for old_key, old in before.items():
+        key = RENAMED.get(old_key, old_key)
         if key in UNUSED_BEFORE.get(name, ()) or (name, key) in CHANGED_SINCE:
             continue
         assert key in now, f"{name}: {key} disappeared"
@@ -112,18 +122,20 @@ def test_values_are_those_the_recipes_ran_with(name):
 
 
 def _cli(path, *args):
-    """The overrides SpeechBrain's command line gives for ``args``."""
+    """The overrides SpeechBrain's command line gives for ``args``, as a mapping (tags kept)."""
     _, _, overrides = sb.parse_arguments([str(path), *args])
-    return parse_overrides(overrides)
+    return YAML().load(overrides) or {}
 
 
 def test_ref_overrides_from_the_command_line():
     path = ROOT / "hparams" / "lmac_cnn14_compact.yaml"
-    overrides = {**FILLED, **_cli(path, "--save_folder=!ref <data_folder>/checkpoints", "--lr=0.5")}
-    plain = peek_hparams(path, overrides)
+    _, _, overrides = sb.parse_arguments([str(path), "--save_folder=!ref <data_folder>/checkpoints", "--lr=0.5"])
+    for key, value in FILLED.items():  # what a recipe's command line and script add
+        overrides = with_default(overrides, key, value)
+    plain = plain_hparams(path, YAML().load(overrides))
     assert plain["save_folder"] == "/data/checkpoints" and plain["lr"] == 0.5
     with open(path, encoding="utf-8") as f:
-        hparams = load_hyperpyyaml(f, overrides)
+        hparams = load_hyperpyyaml(f, overrides)  # the string, as the recipes pass it
     assert hparams["checkpointer"].checkpoints_dir == Path("/data/checkpoints")
 
 

@@ -28,7 +28,7 @@ from lmac_brain.inference.model_folder import (
     write_untrained_model_folder,
 )
 from lmac_brain.inference.windowing import explain_signal
-from lmac_brain.recipes.interpret import EXIT_OK, run
+from lmac_brain.interpret.cli import EXIT_OK, run
 
 LSB = 2.0 / 2**15  # one step of the 16-bit wavs the CLI writes
 

@@ -31,7 +31,7 @@ from lmac_brain.inference.windowing import explain_signal, window_starts
 from lmac_brain.interpret.inputs import collect_inputs
 from lmac_brain.interpret.outputs import listenable_signals
 from lmac_brain.interpret.run import interpret_inputs
-from lmac_brain.recipes.interpret import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
+from lmac_brain.interpret.cli import EXIT_OK, EXIT_SETUP, EXIT_SOME_FAILED, run
 
 LSB = 2.0 / 2**15  # one step of the 16-bit wavs written
 

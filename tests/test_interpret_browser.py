@@ -13,7 +13,7 @@ import pytest
 from headless_browser import INSTALL_HINT, HeadlessChromium, StaticServer, find_chromium
 from interpret_inputs import write_bad, write_good
 
-from lmac_brain.recipes.interpret import EXIT_SOME_FAILED, run
+from lmac_brain.interpret.cli import EXIT_SOME_FAILED, run
 
 pytestmark = pytest.mark.slow  # a trained classifier and a headless browser
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import RECIPE_SEED, SEED, assert_learned, recipe_env
+from conftest import RECIPE_SEED, SEED, assert_learned, load_recipe, plain_hparams, recipe_env
 from torch import nn
 
 from lmac_brain.audio.spectral import SpectralFrontEnd
@@ -192,7 +192,7 @@ def trained(tmp_path_factory):
                *common, f"--output_folder={root / 'clf'}")
     run_recipe("recipes/ESC50/train_l2i.py", "hparams/l2i_cnn14_compact.yaml", *common,
                f"--output_folder={root / 'l2i'}", f"--classifier_source={root / 'clf' / 'save'}",
-               "--nmf_components=8", "--nmf_iterations=5", "--psi_width=8")
+               "--K=8", "--nmf_iterations=5", "--psi_width=8")
     return root
 
 
@@ -222,7 +222,7 @@ def test_recipe_output_explains(trained):
     from lmac_brain.checkpoints import load_pretrained
 
     with open(REPO / "hparams" / "classifier_cnn14_compact.yaml", encoding="utf-8") as f:
-        hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "n_classes": 3})
+        hp = load_hyperpyyaml(f, {"dataset": "esc50", "data_folder": "unused", "out_n_neurons": 3})
     load_pretrained({"embedding_model": hp["embedding_model"], "classifier": hp["classifier"]},
                     str(trained / "clf" / "save"), collect_in=str(trained / "collect"),
                     min_key="error")
@@ -258,7 +258,7 @@ def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
     experiment = read_experiment(trained / "l2i")
     classifier = load_trained_classifier(experiment)
     explainer = build_explainer("l2i", classifier, "stft", source=str(experiment.save_folder),
-                                relevance_threshold=experiment.hparams["relevance_threshold"])
+                                relevance_threshold=experiment.hparams["relevance_th"])
     assert interpreter.explainer.relevance_threshold == explainer.relevance_threshold
     wav = 0.3 * torch.randn(40000, generator=torch.Generator().manual_seed(SEED))
     result = interpreter.interpret_signal(wav)
@@ -267,23 +267,21 @@ def test_recipe_model_folder_explains_as_the_evaluation(trained, tmp_path):
 
 
 def test_compact_config_matches_the_compact_classifier():
-    from lmac_brain.experiments.setup import peek_hparams
-
     def plain(name):
-        return peek_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "n_classes": 3})
+        return plain_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 3})
 
     l2i, lmac = plain("l2i_cnn14_compact.yaml"), plain("lmac_cnn14_compact.yaml")
     keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",
             "base_channels", "emb_dim", "classifier_source", "seed")
     assert {k: l2i[k] for k in keys} == {k: lmac[k] for k in keys}
-    assert plain("l2i_cnn14.yaml")["nmf_components"] == 100
+    assert plain("l2i_cnn14.yaml")["K"] == 100
 
 
 def test_dictionary_cache_is_reused(tmp_path, monkeypatch):
-    from lmac_brain.recipes import train_l2i
+    train_l2i = load_recipe("recipes/ESC50/train_l2i.py")
 
     path = tmp_path / "nmf_dictionary.pt"
     path.write_bytes(b"cached")
     monkeypatch.setattr(train_l2i, "collect_frames", lambda *a, **k: pytest.fail("relearned"))
-    train_l2i.learn_dictionary({}, None, str(path))
+    train_l2i.learn_dictionary(None, None, None, str(path), 10, 1, 10, 0, 1)
     assert path.read_bytes() == b"cached"

@@ -13,7 +13,7 @@ from lmac_brain.listening.config import CONTROL_LABELS, MAX_SECONDS
 from lmac_brain.listening.mos import aggregate_mushra
 from lmac_brain.listening.ratings import read_mushra_csv
 from lmac_brain.listening.report import mos_markdown
-from lmac_brain.recipes.listening_test import EXIT_OK, EXIT_SETUP, run
+from lmac_brain.listening.cli import EXIT_OK, EXIT_SETUP, run
 
 # Two listeners x two recordings, as webMUSHRA's service/write.php writes mushra.csv (the
 # questionnaire columns come before session_uuid). Means by hand:
@@ -144,7 +144,7 @@ def test_unusable_input_or_options_exit_2_with_one_line(mushra_csv, tiny_classif
 
 
 def test_a_bug_surfaces_with_its_traceback(mushra_csv, tiny_twin, tiny_classifier, tmp_path, monkeypatch):
-    import lmac_brain.recipes.listening_test as recipe
+    import lmac_brain.listening.cli as recipe
 
     def broken(*args, **kwargs):
         raise OSError("a bug, not the user's file")

@@ -7,13 +7,13 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 import yaml
-from conftest import SEED, assert_learned
+from conftest import SEED, assert_learned, load_recipe
 from torch import nn
 
 from lmac_brain.audio.masking import masked_in_out
 from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss, regularizers, total_variation
+from lmac_brain.brains.lmac import binarized_target, guidance_loss, regularizers, total_variation
 from lmac_brain.checkpoints import CHECKPOINT_KEY, CheckpointMismatchError, load_pretrained, resolve_checkpoint_dir
 from lmac_brain.explainers.lmac import LMACExplainer
 from lmac_brain.models.classifier import AudioClassifier
@@ -48,14 +48,14 @@ def test_guidance_applies_exactly_to_items_at_or_above_cct():
         torch.log1p(mask * x).flatten(1), target_bin.flatten(1), dim=1
     )
     cct = float(similarity[2:].mean())
-    loss, selected = guidance_loss(mask, x, target, cct=cct, bin_th=0.35)
+    loss, selected = guidance_loss(mask, x, target, crosscor_th=cct, bin_th=0.35)
     assert selected.tolist() == (similarity >= cct).tolist()
     assert selected[0] and not selected[1]
     # The paper's text: l_g * ||M . X - X_clean||, here the mean squared log1p difference (x = 1).
     per_item = (torch.log1p(mask) - torch.log1p(target)).pow(2).mean(dim=(1, 2))
     assert torch.allclose(loss, (per_item * selected).sum() / 4)
     # The authors' gate: a BCE towards the binarized target on the items it selects.
-    loss_ref, selected_ref = guidance_loss(mask, x, target, cct=0.0, bin_th=0.35, gate="reference")
+    loss_ref, selected_ref = guidance_loss(mask, x, target, crosscor_th=0.0, bin_th=0.35, gate="reference")
     bce = nn.functional.binary_cross_entropy(mask, target_bin, reduction="none").mean(dim=(1, 2))
     assert torch.allclose(loss_ref, (bce * selected_ref).sum() / 4)
 
@@ -100,12 +100,12 @@ def _tiny_brain(tmp_path, classifier_folder, domain="stft", lr=3e-3, variant="fu
     )
     decoder = build_decoder(classifier.embedding_model, frontend, domain, width=8, variant=variant)
     hparams = dict(
-        classifier_model=classifier, domain=domain, l_in=4.0, l_out=0.2, l_s=0.4, l_tv=0.0,
+        classifier_model=classifier, domain=domain, l_in_w=4.0, l_out_w=0.2, reg_w_l1=0.4, reg_w_tv=0.0,
         # The per-item l1 scaling (8x weaker than the authors' at this batch of 8): these tests
         # check that the decision terms of Eq. 2 are learned, with margins measured at that weight.
-        regularizer_reduction="item_mean", wham_at_validation=False, finetuning=False, n_listenable=0, listen_every=1, output_folder=str(tmp_path),
+        regularizer_reduction="item_mean", wham_at_validation=False, finetuning=False, n_listenable=0, interpret_period=1, output_folder=str(tmp_path),
     )
-    brain = LMACBrain(
+    brain = load_recipe("recipes/ESC50/train_lmac.py").LMAC(
         modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p, lr=lr),
         hparams=hparams, run_opts={"device": "cpu"},
     )
@@ -189,7 +189,7 @@ def test_training_on_a_fixed_batch_lowers_the_loss_and_beats_the_all_zeros_mask(
     (first_loss, _, first_ce, _), (last_loss, last, last_ce, _) = _fixed_batch_training(
         brain, batch, FIXED_BATCH_STEPS)
     assert_learned(f"L-MAC fixed batch (stft, {variant}): loss decrease", first_loss - last_loss, ">", 0.1)
-    # The masked-in input carries the decision with more confidence (the l_in term of Eq. 2).
+    # The masked-in input carries the decision with more confidence (the l_in_w term of Eq. 2).
     assert_learned(f"L-MAC fixed batch (stft, {variant}): decision CE of M*X, after / before", last_ce / first_ce, "<", 0.75)
     # ... and keeps the decision far more often than the all-zeros mask does.
     assert_learned(f"L-MAC fixed batch (stft, {variant}): FidIn after training - FidIn of all zeros",

@@ -8,7 +8,7 @@ from torch import nn
 from lmac_brain.audio.listenable import listenable_pair
 from lmac_brain.audio.masking import apply_mask, check_mask_space, from_space, masked_in_out, to_space
 from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
+from lmac_brain.brains.lmac import LMACBase, binarized_target, guidance_loss
 from lmac_brain.errors import ConfigurationError
 from lmac_brain.explainers import build_explainer
 from lmac_brain.explainers.lmac import LMACExplainer
@@ -73,7 +73,7 @@ def test_a_decoder_saves_its_mask_space_and_the_explainer_reads_it(tmp_path, cla
 def test_lmac_training_masks_in_the_decoders_space(tmp_path, classifier):
     decoder = build_decoder(classifier.embedding_model, classifier.frontend, "stft", width=8, mask_space="log1p")
     hparams = dict(classifier_model=classifier, domain="stft", output_folder=str(tmp_path))
-    brain = LMACBrain(modules={"decoder": decoder}, hparams=hparams, run_opts={"device": "cpu"})
+    brain = LMACBase(modules={"decoder": decoder}, hparams=hparams, run_opts={"device": "cpu"})
     wavs = torch.randn(2, 8000)
     out = brain.interpret(wavs)
     masked_in, masked_out = masked_in_out(out["x"], out["mask"], "log1p")
@@ -92,8 +92,8 @@ def test_guidance_compares_the_mask_applied_in_its_space():
     sim_log1p = float(F.cosine_similarity((mask * torch.log1p(x)).flatten(1), target))  # log1p(expm1(.))
     assert abs(sim_linear - sim_log1p) > 0.01
     cct = (sim_linear + sim_log1p) / 2  # one space's similarity passes it, the other's does not
-    _, linear = guidance_loss(mask, x, x, cct=cct, bin_th=0.35, mask_space="linear")
-    _, log1p = guidance_loss(mask, x, x, cct=cct, bin_th=0.35, mask_space="log1p")
+    _, linear = guidance_loss(mask, x, x, crosscor_th=cct, bin_th=0.35, mask_space="linear")
+    _, log1p = guidance_loss(mask, x, x, crosscor_th=cct, bin_th=0.35, mask_space="log1p")
     assert bool(linear) == (sim_linear >= cct) and bool(log1p) == (sim_log1p >= cct) and bool(linear) != bool(log1p)
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import speechbrain as sb
 import torch
-from conftest import run_recipe
+from conftest import load_recipe, plain_hparams, run_recipe
 from torch import nn
 
 from data_prep import prepare_esc50, prepare_ljspeech, prepare_wham
 from lmac_brain.audio.masking import apply_mask, masked_in_out
 from lmac_brain.audio.reading import read_clip
 from lmac_brain.audio.spectral import SpectralFrontEnd
-from lmac_brain.brains.lmac import LMACBrain, binarized_target, guidance_loss
+from lmac_brain.brains.lmac import binarized_target, guidance_loss
 from lmac_brain.data.pipelines import classification_dataset
 from lmac_brain.evaluation.conditions import build_condition, build_conditions
 from lmac_brain.evaluation.methods import select_protocol
@@ -24,7 +24,7 @@ from lmac_brain.evaluation.paper_tables import format_paper_tables
 from lmac_brain.evaluation.protocols import PROTOCOLS, protocol_choices, resolve
 from lmac_brain.evaluation.published import PAPER_ROWS
 from lmac_brain.evaluation.tables import CSV_COLUMNS, format_markdown
-from lmac_brain.experiments.setup import load_or_create_label_encoder, peek_hparams
+from lmac_brain.experiments.setup import load_or_create_label_encoder
 from lmac_brain.explainers.gradient import GradCamExplainer, GradientShapExplainer, cam_to_input
 from lmac_brain.explainers.l2i import load_l2i
 from lmac_brain.metrics import ad_reference_per_item, faithfulness_per_item
@@ -37,7 +37,7 @@ from lmac_brain.synthetic import make_esc50_twin, make_ljspeech_twin, make_wham_
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE, CLIP_SECONDS = 16000, 1.0
-FILLED = {"dataset": "esc50", "data_folder": "/data", "n_classes": 10}
+FILLED = {"dataset": "esc50", "data_folder": "/data", "out_n_neurons": 10}
 
 
 # The models here are tiny: threads only add contention on a shared CPU.
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def eval_yaml(name="eval_cnn14_compact.yaml", **overrides):
-    return peek_hparams(ROOT / "hparams" / name, {**FILLED, **overrides})
+    return plain_hparams(ROOT / "hparams" / name, {**FILLED, **overrides})
 
 
 # ------------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_every_switch_is_documented():
         assert {"eval_split", "mask_space", "id_snr_db", "relu", "nt_samples", "snr_db"} <= switches
         for switch in switches:
             assert f"`{switch}`" in docs, f"docs/protocols.md does not document {switch}"
-    for key in ("guidance_gate", "theta_pooling", "fid_class_mean", "l_rec", "l_sparse", "AD_ref", "partners"):
+    for key in ("guidance_gate", "theta_pooling", "fid_class_mean", "alpha", "beta", "AD_ref", "partners"):
         assert f"`{key}`" in docs
 
 
@@ -329,18 +329,18 @@ def test_gates_compare_different_things():
     mask = torch.ones(2, 12, 8)
     # M*log1p X equals the continuous log1p X_clean: the authors' gate passes at any threshold;
     # the paper's compares log1p(M*X) with the binarized target and does not reach 0.99.
-    _, reference = guidance_loss(mask, clean, clean, cct=0.99, bin_th=0.35, gate="reference")
-    _, paper = guidance_loss(mask, clean, clean, cct=0.99, bin_th=0.35, gate="paper")
+    _, reference = guidance_loss(mask, clean, clean, crosscor_th=0.99, bin_th=0.35, gate="reference")
+    _, paper = guidance_loss(mask, clean, clean, crosscor_th=0.99, bin_th=0.35, gate="paper")
     assert reference.tolist() == [True, True] and paper.tolist() == [False, False]
     # A mask that keeps only the binarized target: the paper's gate at its best.
     target_bin = binarized_target(clean, 0.35)
     keep = target_bin.clamp(1e-3, 1 - 1e-3)
     sim_ref = nn.functional.cosine_similarity((keep * torch.log1p(clean)).flatten(1),
                                               torch.log1p(clean).flatten(1), dim=1)
-    _, selected = guidance_loss(keep, clean, clean, cct=float(sim_ref.min()), bin_th=0.35, gate="reference")
+    _, selected = guidance_loss(keep, clean, clean, crosscor_th=float(sim_ref.min()), bin_th=0.35, gate="reference")
     assert selected.all()
     with pytest.raises(ValueError, match="guidance_gate"):
-        guidance_loss(mask, clean, clean, cct=0.5, bin_th=0.35, gate="binary")
+        guidance_loss(mask, clean, clean, crosscor_th=0.5, bin_th=0.35, gate="binary")
 
 
 class _Metrics:
@@ -351,11 +351,11 @@ class _Metrics:
 def _loss(gate, classifier, l_g=0.0):
     torch.manual_seed(0)
     decoder = build_decoder(classifier.embedding_model, classifier.frontend, "stft", width=4)
-    hparams = {"classifier_model": classifier, "domain": "stft", "l_in": 1.0, "l_out": 0.2, "l_s": 0.4,
-               "l_tv": 0.0, "regularizer_reduction": "batch_sum", "wham_at_validation": False,
-               "finetuning": True, "l_g": l_g, "cct": 0.0, "bin_th": 0.35, "guidance_gate": gate,
-               "n_listenable": 0, "listen_every": 1, "output_folder": "unused"}
-    brain = LMACBrain(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p),
+    hparams = {"classifier_model": classifier, "domain": "stft", "l_in_w": 1.0, "l_out_w": 0.2, "reg_w_l1": 0.4,
+               "reg_w_tv": 0.0, "regularizer_reduction": "batch_sum", "wham_at_validation": False,
+               "finetuning": True, "g_w": l_g, "crosscor_th": 0.0, "bin_th": 0.35, "guidance_gate": gate,
+               "n_listenable": 0, "interpret_period": 1, "output_folder": "unused"}
+    brain = load_recipe("recipes/ESC50/train_lmac.py").LMAC(modules={"decoder": decoder}, opt_class=lambda p: torch.optim.Adam(p),
                       hparams=hparams, run_opts={"device": "cpu"})
     brain.metrics = _Metrics()
     wavs = torch.randn(2, 8000)

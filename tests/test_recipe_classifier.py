@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import RECIPE_SEED, ROOT, TINY, assert_learned, recipe_env, run_recipe
+from conftest import RECIPE_SEED, ROOT, TINY, assert_learned, load_recipe, plain_hparams, recipe_env, run_recipe
 
 
 def valid_epochs(train_log):
@@ -68,11 +68,8 @@ def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twi
 
     from data_prep import prepare_wham
     from lmac_brain.audio.mixing import build_noise_augmenter
-    from lmac_brain.brains.classifier import ClassifierBrain
-    from lmac_brain.experiments.setup import peek_hparams
-
-    plain = peek_hparams(ROOT / "hparams" / "classifier_cnn14_compact.yaml",
-                         {"dataset": "esc50", "data_folder": "x", "n_classes": 4})
+    plain = plain_hparams(ROOT / "hparams" / "classifier_cnn14_compact.yaml",
+                          {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 4})
     low, high = plain["wham_snr_low"], plain["wham_snr_high"]
     augmenter = build_noise_augmenter({
         "add_wham_noise": True, "sample_rate": 16000, "wham_snr_low": low, "wham_snr_high": high,
@@ -85,7 +82,7 @@ def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twi
             return torch.zeros(wavs.shape[0], 4)
 
     torch.manual_seed(0)
-    brain = ClassifierBrain(modules={"model": Heard()}, hparams={}, run_opts={"device": "cpu"})
+    brain = load_recipe("recipes/ESC50/train_classifier.py").Classifier(modules={"model": Heard()}, hparams={}, run_opts={"device": "cpu"})
     brain.noise_augmenter = augmenter
     clean = torch.sin(torch.arange(16000) / 16000 * 2 * torch.pi * torch.tensor([[220.0], [440.0], [880.0], [1760.0]]))
     batch = sb.dataio.batch.PaddedBatch([{"id": f"i{i}", "sig": w} for i, w in enumerate(clean)])

@@ -1,79 +1,13 @@
-"""Training the CNN14 classifier that the interpreters explain."""
+"""What the classifier recipe (``recipes/ESC50/train_classifier.py``) writes at test time."""
 
 import logging
 import os
 
 import numpy as np
-import speechbrain as sb
-import torch.nn.functional as F
 
-from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.reporting.plots import save_confusion_matrix
-from lmac_brain.reporting.training_curves import refresh_training_curves
 
 logger = logging.getLogger(__name__)
-
-
-class ClassifierBrain(CPUDistributedMixin, sb.Brain):
-    """Cross-entropy training of ``modules.model`` (an ``AudioClassifier``) on waveforms.
-
-    Optional ``noise_augmenter`` (passed as an attribute after construction) mixes WHAM! noise
-    into training batches. Validation and test statistics are SpeechBrain's
-    ``ClassificationStats`` (``hparams.error_stats``) over the class names of
-    ``hparams.label_encoder``; logs loss, error and accuracy (and redraws ``train_log.png``
-    after every validation); at test time writes the accuracy,
-    the class-wise report and a confusion matrix (CSV and PNG) to ``hparams.output_folder``.
-    """
-
-    noise_augmenter = None
-
-    def compute_forward(self, batch, stage):
-        batch = batch.to(self.device)
-        wavs, _ = batch.sig
-        if stage == sb.Stage.TRAIN and self.noise_augmenter is not None:
-            wavs = self.noise_augmenter(wavs)
-        return self.modules.model(wavs)
-
-    def compute_objectives(self, logits, batch, stage):
-        labels = batch.class_index.to(self.device)
-        loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
-        if stage != sb.Stage.TRAIN:
-            encoder = self.hparams.label_encoder
-            self.error_stats.append(
-                batch.id,
-                predictions=encoder.decode_ndim(logits.argmax(dim=-1).tolist()),
-                targets=encoder.decode_ndim(labels.tolist()),
-            )
-        return loss
-
-    def on_stage_start(self, stage, epoch=None):
-        if stage != sb.Stage.TRAIN:
-            self.error_stats = self.hparams.error_stats()
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        if stage == sb.Stage.TRAIN:
-            self.train_loss = stage_loss
-            return
-        accuracy = self.error_stats.summarize("accuracy")
-        stats = {"loss": stage_loss, "error": 1.0 - accuracy, "accuracy": accuracy}
-        if stage == sb.Stage.VALID:
-            lr, next_lr = self.hparams.lr_annealing(epoch)
-            sb.nnet.schedulers.update_learning_rate(self.optimizer, next_lr)
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, "lr": lr},
-                train_stats={"loss": self.train_loss},
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(meta=stats, min_keys=["error"])
-            if sb.utils.distributed.if_main_process():  # the only process that wrote the log
-                refresh_training_curves(self.hparams.train_logger)
-        else:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            if sb.utils.distributed.if_main_process():
-                write_test_results(self.error_stats, self.hparams.classes, self.hparams.output_folder)
 
 
 def confusion_matrix(stats, class_names):

@@ -1,4 +1,5 @@
-"""L-MAC training (paper Eq. 2) and its fine-tuning stage, as a SpeechBrain Brain."""
+"""The library side of L-MAC training: the Brain base the recipe's ``LMAC`` extends, and the
+terms of its loss (paper Eq. 2) other than the classifier's."""
 
 import logging
 import os
@@ -23,18 +24,10 @@ from lmac_brain.reporting.mask_figure import save_interpretation
 logger = logging.getLogger(__name__)
 
 
-class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
-    """Trains ``modules.decoder`` to mask the input of a frozen ``hparams.classifier_model``.
-
-    Loss (Eq. 2), with ``y`` the classifier's own decision on the unmasked input::
-
-        l_in * CE(f(M*X), y) - l_out * CE(f((1-M)*X), y) + l_s * n * mean|M| + l_tv * n * TV(M)
-        [+ l_g * guidance(M, X_clean) on items whose similarity to the target >= cct]
-
-    The regularisers are the authors' (:func:`regularizers`): ``mean|M|`` over the whole batch
-    times ``n``, the number of items without guidance (the batch size in the first stage), so
-    ``l_s`` 0.4 at batch 16 weighs ``6.4 * mean|M|`` as in their recipe;
-    ``regularizer_reduction: item_mean`` divides both by the batch size instead.
+class LMACBase(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
+    """What the L-MAC recipe's Brain (``recipes/ESC50/train_lmac.py``, which holds the loss)
+    shares with its tests and benchmarks: the frozen classifier, the masking pass, the
+    valid/test metrics and the listenable outputs.
 
     ``M*X`` is :func:`~lmac_brain.audio.masking.apply_mask` in the decoder's mask space:
     ``M * |X|`` (``linear``) or ``expm1(M * log1p|X|)`` (``log1p``); the listenable outputs
@@ -83,46 +76,15 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
             "mask_space": decoder.mask_space,
         }
 
-    def compute_forward(self, batch, stage):
-        batch = batch.to(self.device)
-        clean, _ = batch.sig
-        wavs = clean
-        # The authors add WHAM! at validation too, so their checkpoint is chosen on noisy clips.
-        noisy_stages = (sb.Stage.TRAIN, sb.Stage.VALID) if self.hparams.wham_at_validation else (sb.Stage.TRAIN,)
-        if stage in noisy_stages and self.noise_augmenter is not None:
-            wavs = self.noise_augmenter(clean)
-        out = self.interpret(wavs)
-        out["clean"] = clean
-        return out
-
-    def compute_objectives(self, out, batch, stage):
-        hp = self.hparams
-        mask = out["mask"]
-        decision = out["logits_full"].argmax(dim=-1)
-        loss = (
-            hp.l_in * F.cross_entropy(out["logits_in"], decision)
-            - hp.l_out * F.cross_entropy(out["logits_out"], decision)
-        )
-        unguided = torch.ones(mask.shape[0], device=mask.device)
-        if hp.finetuning:
-            target = self.classifier.domain_input(
-                self.classifier.frontend.magnitude_phase(out["clean"])[0], hp.domain
-            )
-            guidance, selected = guidance_loss(
-                mask, out["x"], target, hp.cct, hp.bin_th, hp.guidance_gate, out["mask_space"]
-            )
-            loss = loss + hp.l_g * guidance
-            if hp.guidance_gate == "reference":
-                unguided = (~selected).float()  # the authors drop l1 and TV where guidance applies
-            self.metrics.update({"cct_pass": selected.float()})
-        loss = loss + regularizers(mask, unguided, hp.l_s, hp.l_tv, hp.regularizer_reduction)
+    def log_metrics(self, out, batch, stage):
+        """Per-item metrics of a batch: faithfulness and MM while training; at validation and
+        test, also the metrics of :meth:`_evaluation_metrics` and the listenable outputs."""
         if stage == sb.Stage.TRAIN:
             self.metrics.update(faithfulness_per_item(out["logits_full"], out["logits_in"], out["logits_out"]))
-            self.metrics.update({"MM": mask_mean(mask)})
+            self.metrics.update({"MM": mask_mean(out["mask"])})
         else:
             self.metrics.update(self._evaluation_metrics(out, batch, stage))
             self._maybe_save_listenable(out, batch, stage)
-        return loss
 
     def _evaluation_metrics(self, out, batch, stage):
         """Valid/test metrics: faithfulness and MM; SPS and COMP at test time (Quantus is slow);
@@ -143,6 +105,8 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
         return {**stats, **listen}
 
     def _maybe_save_listenable(self, out, batch, stage):
+        """Write the listenable outputs of up to ``n_listenable - self.n_saved`` items (the
+        recipe's ``on_stage_start`` sets ``n_saved`` and ``listen_tag``)."""
         budget = self.hparams.n_listenable - self.n_saved
         if budget <= 0 or not sb.utils.distributed.if_main_process():
             return
@@ -168,10 +132,6 @@ class LMACBrain(InterpreterStatsMixin, CPUDistributedMixin, sb.Brain):
     def on_stage_start(self, stage, epoch=None):
         super().on_stage_start(stage, epoch)
         self.template_share = TemplateShare()
-        self.n_saved = 0
-        self.listen_tag = "test" if stage == sb.Stage.TEST else f"epoch{epoch}"
-        if stage == sb.Stage.VALID and epoch % self.hparams.listen_every:
-            self.n_saved = self.hparams.n_listenable  # nothing to write this epoch
 
 
 REGULARIZER_REDUCTIONS = ("batch_sum", "item_mean")
@@ -184,21 +144,21 @@ def total_variation(mask):
     return squared / (2 * mask.shape[0])
 
 
-def regularizers(mask, unguided, l_s, l_tv=0.0, reduction="batch_sum"):
+def regularizers(mask, unguided, reg_w_l1, reg_w_tv=0.0, reduction="batch_sum"):
     """The l1 and TV terms of the L-MAC loss, as the authors compute them.
 
-    ``batch_sum`` (the authors'): ``l_s * mean|M| * n + l_tv * TV(M) * n``, with ``mean|M|``
+    ``batch_sum`` (the authors'): ``reg_w_l1 * mean|M| * n + reg_w_tv * TV(M) * n``, with ``mean|M|``
     taken over the whole batch and ``n = unguided.sum()`` the number of items that get no
     guidance (the batch size in the first stage): the per-batch value repeated for every item
-    and summed. ``item_mean`` divides that by the batch size (``l_s * mean|M|`` in the first
+    and summed. ``item_mean`` divides that by the batch size (``reg_w_l1 * mean|M|`` in the first
     stage: 16x weaker at batch 16).
 
     Example
     -------
     >>> mask = torch.full((4, 2, 3), 0.5)
-    >>> round(float(regularizers(mask, torch.ones(4), l_s=0.4)), 6)  # 0.4 * 0.5 * 4
+    >>> round(float(regularizers(mask, torch.ones(4), reg_w_l1=0.4)), 6)  # 0.4 * 0.5 * 4
     0.8
-    >>> round(float(regularizers(mask, torch.ones(4), l_s=0.4, reduction="item_mean")), 6)
+    >>> round(float(regularizers(mask, torch.ones(4), reg_w_l1=0.4, reduction="item_mean")), 6)
     0.2
     """
     if reduction not in REGULARIZER_REDUCTIONS:
@@ -206,9 +166,9 @@ def regularizers(mask, unguided, l_s, l_tv=0.0, reduction="batch_sum"):
     n = unguided.sum()
     if reduction == "item_mean":
         n = n / mask.shape[0]
-    value = l_s * mask.abs().mean() * n
-    if l_tv:
-        value = value + l_tv * total_variation(mask) * n
+    value = reg_w_l1 * mask.abs().mean() * n
+    if reg_w_tv:
+        value = value + reg_w_tv * total_variation(mask) * n
     return value
 
 
@@ -222,13 +182,13 @@ def binarized_target(target, bin_th):
 GUIDANCE_GATES = ("paper", "reference")
 
 
-def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear"):
-    """Fine-tuning guidance (paper Sec. 2.1), applied only to items that pass ``cct``.
+def guidance_loss(mask, x, target, crosscor_th, bin_th, gate="paper", mask_space="linear"):
+    """Fine-tuning guidance (paper Sec. 2.1), applied only to items that pass ``crosscor_th``.
 
     Items are selected by a cosine similarity (the authors' "normalized dot product") reaching
-    ``cct``; the selected ones get the guidance term, averaged over the whole batch. Two gates:
+    ``crosscor_th``; the selected ones get the guidance term, averaged over the whole batch. Two gates:
 
-    - ``"paper"`` (the paper's text, ``l_g * ||M . X - X_clean||``): items whose masked-in log
+    - ``"paper"`` (the paper's text, ``g_w * ||M . X - X_clean||``): items whose masked-in log
       spectrogram ``log1p(M*X)`` (``M*X`` in ``mask_space``) is similar to the *binarized* clean
       target; the term is the mean squared difference between ``log1p(M*X)`` and
       ``log1p(X_clean)``. In the ``log1p`` space ``log1p(M*X) = M * log1p X``, which is the
@@ -244,10 +204,10 @@ def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear
     -------
     >>> x = torch.rand(2, 4, 3) * 10
     >>> mask = torch.ones(2, 4, 3)  # keeps everything: maximally similar to a clean x
-    >>> loss, ref = guidance_loss(mask, x, x, cct=0.99, bin_th=0.35, gate="reference")
+    >>> loss, ref = guidance_loss(mask, x, x, crosscor_th=0.99, bin_th=0.35, gate="reference")
     >>> ref.tolist()
     [True, True]
-    >>> float(guidance_loss(mask, x, x, cct=0.0, bin_th=0.35, gate="paper")[0])  # M*X = X_clean
+    >>> float(guidance_loss(mask, x, x, crosscor_th=0.0, bin_th=0.35, gate="paper")[0])  # M*X = X_clean
     0.0
     """
     if gate not in GUIDANCE_GATES:
@@ -258,7 +218,7 @@ def guidance_loss(mask, x, target, cct, bin_th, gate="paper", mask_space="linear
     else:
         masked, reference = mask * torch.log1p(x), torch.log1p(target)
     similarity = F.cosine_similarity(masked.flatten(1), reference.flatten(1), dim=1)
-    selected = similarity.detach() >= cct
+    selected = similarity.detach() >= crosscor_th
     if gate == "paper":
         per_item = (masked - torch.log1p(target)).pow(2).flatten(1).mean(dim=1)
     else:

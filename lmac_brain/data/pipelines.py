@@ -79,24 +79,3 @@ def has_ground_truth(manifest):
         data = json.load(f)
     return bool(data) and all("event_wav" in entry for entry in data.values())
 
-
-def classification_datasets(hparams, ground_truth=False, ground_truth_where_available=()):
-    """Train/valid/test datasets from ``hparams['manifests']`` and ``hparams['label_encoder']``.
-
-    ``ground_truth``: every split yields ``event_sig``; ``ground_truth_where_available``: the
-    splits listed do when their manifest carries the clean events (a synthetic twin).
-    ``hparams['peak_normalize']`` (default False) divides every clip by its peak.
-    """
-    manifests = hparams["manifests"]
-    return {
-        split: classification_dataset(
-            manifests[split],
-            hparams["sample_rate"],
-            hparams["clip_seconds"],
-            hparams["label_encoder"],
-            ground_truth=ground_truth
-            or (split in ground_truth_where_available and has_ground_truth(manifests[split])),
-            peak_normalize=hparams.get("peak_normalize", False),
-        )
-        for split in ("train", "valid", "test")
-    }

@@ -164,20 +164,22 @@ def n_outputs(classifier):
         return int(classifier(torch.zeros(1, frontend.sample_rate, device=device)).shape[-1])
 
 
-def load_classifier_weights(hparams, dataset):
-    """Load the weights of a recipe's classifier (``hparams``' objects) from ``classifier_source``.
+def load_classifier_weights(embedding_model, classifier, classifier_source, save_folder, dataset,
+                            use_pretrained=True):
+    """Load the weights of a recipe's classifier (its YAML's ``embedding_model`` and
+    ``classifier``) from ``classifier_source``.
 
     The files are collected in ``<save_folder>/pretrained_classifier``, so an interpreter's
-    output folder keeps the classifier it was trained on. With ``use_pretrained: False`` the
+    output folder keeps the classifier it was trained on. With ``use_pretrained`` False the
     classifier keeps its random initialisation (SpeechBrain's recipe tests run that way).
     """
-    if not hparams.get("use_pretrained", True):
+    if not use_pretrained:
         logger.warning("use_pretrained is False: the classifier is randomly initialised")
         return
     load_pretrained(
-        {"embedding_model": hparams["embedding_model"], "classifier": hparams["classifier"]},
-        hparams["classifier_source"],
-        collect_in=os.path.join(hparams["save_folder"], PRETRAINED_CLASSIFIER_DIR),
+        {"embedding_model": embedding_model, "classifier": classifier},
+        classifier_source,
+        collect_in=os.path.join(save_folder, PRETRAINED_CLASSIFIER_DIR),
         min_key="error",
         hint="Train it first: " + TRAINING_COMMANDS["classifier"].format(recipe=RECIPE_DIRS[dataset])
         + " (or set --classifier_source).",

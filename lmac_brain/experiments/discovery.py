@@ -18,9 +18,16 @@ from speechbrain.utils.checkpoints import Checkpointer
 
 from lmac_brain.checkpoints import MissingCheckpointError
 from lmac_brain.experiments.commands import KIND_NAMES, training_hint
-from lmac_brain.experiments.setup import _TagIgnoringLoader
 
 logger = logging.getLogger(__name__)
+
+
+class PlainLoader(yaml.SafeLoader):
+    """Reads resolved HyperPyYAML (a saved ``hyperparams.yaml``) as plain data: objects
+    (``!new:`` ...) become None."""
+
+
+PlainLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 class NoTrainedModelError(MissingCheckpointError):
@@ -55,7 +62,7 @@ class Experiment:
 def read_saved_hparams(folder):
     """Plain values of ``<folder>/hyperparams.yaml`` (objects read as ``None``)."""
     with open(Path(folder) / "hyperparams.yaml", encoding="utf-8") as f:
-        data = yaml.load(f, Loader=_TagIgnoringLoader)
+        data = yaml.load(f, Loader=PlainLoader)
     return data if isinstance(data, dict) else {}
 
 

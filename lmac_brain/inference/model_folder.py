@@ -252,8 +252,8 @@ def export_run(run_folder, output=None, options=None, command=None):
         raise NoTrainedModelError(f"{run_folder} is not the output folder of an L-MAC or L2I training run")
     explainer_name = "l2i" if experiment.kind == "l2i" else "lmac"
     options = dict(options or {})
-    if explainer_name == "l2i" and experiment.hparams.get("relevance_threshold") is not None:
-        options.setdefault("relevance_threshold", float(experiment.hparams["relevance_threshold"]))
+    if explainer_name == "l2i" and experiment.hparams.get("relevance_th") is not None:
+        options.setdefault("relevance_threshold", float(experiment.hparams["relevance_th"]))
     classifier = load_trained_classifier(experiment)
     explainer = build_explainer(explainer_name, classifier, experiment.domain,
                                 source=str(experiment.save_folder), **options)

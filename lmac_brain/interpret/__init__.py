@@ -1,7 +1,7 @@
 """Explaining a user's own recordings: any file, any sample rate, any channels, any length.
 
-The interpret CLI (``recipes/<DATASET>/interpret.py``) runs on top of this package, one module
-per step:
+The interpret CLI (``recipes/<DATASET>/interpret.py``, :mod:`~lmac_brain.interpret.cli`) runs on
+top of this package, one module per step:
 
 1. :mod:`~lmac_brain.interpret.inputs`: ``--input`` (an audio file, a folder, or a SpeechBrain
    JSON/CSV manifest) becomes a list of inputs;

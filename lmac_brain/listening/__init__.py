@@ -1,6 +1,6 @@
 """The listening test of the paper (Sec. 3.3, Table 3, Fig. 2) with webMUSHRA.
 
-``recipes/<DATASET>/listening_test.py`` (:mod:`lmac_brain.recipes.listening_test`) runs its two
+``recipes/<DATASET>/listening_test.py`` (:mod:`~lmac_brain.listening.cli`) runs its two
 steps on top of this package, one module per concern:
 
 - :mod:`~lmac_brain.listening.config`: what webMUSHRA defines and checks (the ids of the hidden

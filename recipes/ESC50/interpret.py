@@ -9,10 +9,15 @@ Uses the latest trained classifier and interpreter under results/esc50/ (or --cl
 Writes <id>_original.wav, <id>_interpretation.wav, <id>_residual.wav, <id>.png per input, plus
 index.html and report.json, in results/esc50/interpret/<method>/ (or --output). Exit status 1 when
 some inputs could not be explained (listed in the page), 2 when nothing ran.
+
+recipes/US8K/interpret.py is a link to this script: run from there, it uses the UrbanSound8K models.
 """
 
-from lmac_brain.experiments.setup import main_entry
-from lmac_brain.recipes.interpret import run
+import sys
+
+from lmac_brain.experiments.setup import dataset_of_script
+from lmac_brain.interpret.cli import run
 
 if __name__ == "__main__":
-    main_entry(lambda argv: run(argv, dataset="esc50"))
+    # recipes/US8K/interpret.py links here: the folder of the script run names the dataset.
+    sys.exit(run(sys.argv[1:], dataset=dataset_of_script(__file__)))

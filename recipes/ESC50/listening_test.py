@@ -10,10 +10,15 @@ export writes configs/lmac_esc50.yaml and its audio (reference = the input mixtu
 per method; webMUSHRA adds the hidden reference and the anchor) under
 results/esc50/listening_test/lmac_esc50/; aggregate writes mos.md (MOS per method and per
 recording), mos.csv and mos.png.
+
+recipes/US8K/listening_test.py is a link to this script: run from there, it uses the UrbanSound8K models.
 """
 
-from lmac_brain.experiments.setup import main_entry
-from lmac_brain.recipes.listening_test import run
+import sys
+
+from lmac_brain.experiments.setup import dataset_of_script
+from lmac_brain.listening.cli import run
 
 if __name__ == "__main__":
-    main_entry(lambda argv: run(argv, dataset="esc50"))
+    # recipes/US8K/listening_test.py links here: the folder of the script run names the dataset.
+    sys.exit(run(sys.argv[1:], dataset=dataset_of_script(__file__)))

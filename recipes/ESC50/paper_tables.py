@@ -13,7 +13,8 @@ explains the protocols.
 
 import sys
 
-from lmac_brain.recipes.paper_tables import main
+from lmac_brain.experiments.paper_runs import main
+from lmac_brain.experiments.setup import dataset_of_script
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], dataset="esc50"))
+    sys.exit(main(sys.argv[1:], dataset=dataset_of_script(__file__)))

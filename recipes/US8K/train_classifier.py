@@ -1,16 +1,1 @@
-#!/usr/bin/env python3
-"""Train the CNN14 classifier on UrbanSound8K.
-
-    python recipes/US8K/train_classifier.py hparams/classifier_cnn14.yaml --data_folder=/path/to/UrbanSound8K
-    python recipes/US8K/train_classifier.py hparams/classifier_cnn14_compact.yaml --data_folder=...
-
-Add --add_wham_noise=True --wham_folder=/path for WHAM! augmentation. Writes checkpoints,
-train_log.txt, test_accuracy.txt and confusion_matrix.{csv,png} under
-results/us8k/<experiment_name>/<seed>/.
-"""
-
-from lmac_brain.experiments.setup import main_entry
-from lmac_brain.recipes.train_classifier import run
-
-if __name__ == "__main__":
-    main_entry(lambda argv: run(argv, dataset="us8k"))
+../ESC50/train_classifier.py

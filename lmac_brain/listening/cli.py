@@ -1,4 +1,5 @@
-"""Recipe: the webMUSHRA listening test of the paper (``recipes/<DATASET>/listening_test.py``).
+"""The command line of ``recipes/<DATASET>/listening_test.py``: the webMUSHRA listening test of
+the paper.
 
 Two steps, as in Sec. 3.3:
 
@@ -32,7 +33,7 @@ from lmac_brain.listening.export import Recording, export_webmushra, read_export
 from lmac_brain.listening.mos import aggregate_mushra, parse_groups
 from lmac_brain.listening.ratings import read_mushra_csv
 from lmac_brain.listening.report import mos_markdown, write_mos_report
-from lmac_brain.recipes.interpret import check_device, parse_options
+from lmac_brain.interpret.cli import check_device, parse_options
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Recipe: explain your own recordings (``recipes/<DATASET>/interpret.py``).
+"""The command line of ``recipes/<DATASET>/interpret.py``: explain your own recordings.
 
 Reads like its steps: collect the inputs, find (or take) the trained classifier and
 interpreter, explain every input, write the run's folder and say where its page is. The work

@@ -1,4 +1,4 @@
-"""Recipe: the paper's Tables 1-2 under both protocols, beside the published values.
+"""The runs behind the paper's Tables 1-2 under both protocols, beside the published values.
 
 ``recipes/ESC50/paper_tables.py`` (``make paper-tables``) runs everything the tables need, one
 ordinary recipe command at a time (each printed before it runs, so any one can be rerun by hand):
@@ -18,6 +18,7 @@ skipped; the evaluation skips the rows already in ``metrics.csv``.
 """
 
 import argparse
+import io
 import logging
 import os
 import shlex
@@ -25,10 +26,13 @@ import subprocess
 import sys
 import time
 
+import yaml
+from hyperpyyaml import resolve_references
+
 from lmac_brain.evaluation.paper_tables import format_paper_tables
 from lmac_brain.evaluation.tables import read_rows
 from lmac_brain.experiments.commands import RECIPE_DIRS
-from lmac_brain.experiments.setup import peek_hparams
+from lmac_brain.experiments.discovery import PlainLoader
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +57,18 @@ FINE_TUNED = {
     "lmac_ft32_cct_experiment": (32, "stft", 0.7),
 }
 
-L2I_REFERENCE = ["--l_rec=10.0", "--l_fid=1.0", "--l_sparse=0.8", "--fid_class_mean=True",
+L2I_REFERENCE = ["--alpha=10.0", "--l_fid=1.0", "--beta=0.8", "--fid_class_mean=True",
                  "--theta_pooling=attention"]
 """How the authors' code trains L2I (docs/protocols.md)."""
+
+
+def experiment_names(eval_yaml, overrides):
+    """The plain values of the evaluation YAML (experiment names, conditions, output folder),
+    references resolved and no object built: this driver only names the runs, the recipes it
+    starts load their YAML themselves."""
+    with open(eval_yaml, encoding="utf-8") as f:
+        resolved = resolve_references(f, overrides, overrides_must_match=True).getvalue()
+    return yaml.load(io.StringIO(resolved), Loader=PlainLoader)
 
 
 def hparams_file(stem, profile, ft=False):
@@ -81,10 +94,10 @@ def training_plan(eval_plain, profile, dataset="esc50"):
         for key, (l_g, domain, cct) in FINE_TUNED.items():
             name = eval_plain[key] + name_suffix
             first = eval_plain["lmac_experiment" if domain == "stft" else "lmac_mel_experiment"]
-            argv = [f"{recipes}/train_lmac.py", ft_yaml, f"--experiment_name={name}", f"--l_g={l_g}",
+            argv = [f"{recipes}/train_lmac.py", ft_yaml, f"--experiment_name={name}", f"--g_w={l_g}",
                     f"--domain={domain}", f"--lmac_experiment={first}", f"--guidance_gate={gate}"]
             if cct is not None:
-                argv.append(f"--cct={cct}")
+                argv.append(f"--crosscor_th={cct}")
             plan.append((name, argv))
     l2i = eval_plain["l2i_experiment"]
     plan.append((l2i, [f"{recipes}/train_l2i.py", hparams_file("l2i_cnn14", profile), f"--experiment_name={l2i}"]))
@@ -130,10 +143,10 @@ def main(argv=None, dataset="esc50"):
     args = parser.parse_args(argv)
 
     eval_yaml = hparams_file("eval_cnn14", args.profile)
-    overrides = {"dataset": dataset, "data_folder": args.data_folder, "n_classes": 0}
+    overrides = {"dataset": dataset, "data_folder": args.data_folder}
     if args.seed is not None:
         overrides["seed"] = args.seed
-    plain = peek_hparams(os.path.join(REPO, eval_yaml), overrides)
+    plain = experiment_names(os.path.join(REPO, eval_yaml), overrides)
     seed = plain["seed"]
     common = [f"--data_folder={args.data_folder}", f"--wham_folder={args.wham_folder}", f"--seed={seed}"]
     if args.device:

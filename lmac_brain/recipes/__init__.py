@@ -1,1 +1,0 @@
-"""Bodies of the recipe scripts: each reads like a table of contents of the experiment."""
