@@ -19,17 +19,19 @@ LAYERS = (
     ("audio", "checkpoints"),
     ("models", "metrics", "reporting", "data"),
     ("explainers",),
-    ("brains", "experiments", "evaluation", "sanity", "synthetic"),
+    ("brains", "evaluation", "synthetic"),
+    ("experiments", "sanity"),
     ("inference",),
-    ("interpret", "listening"),
-    ("recipes",),
+    ("interpret",),
+    ("listening",),
 )
 """The packages of ``lmac_brain``, lowest first: a package imports only packages of lower layers.
 
 ``errors`` and ``checkpoints`` are below everything that raises or loads; the audio front end
 below the models, metrics and pictures built on it; the explainers below the training Brains
-and the experiment tools that use them; ``inference`` (the Python API) below the command-line
-runs (``interpret``, ``listening``) that explain through it."""
+and the evaluation; the experiment tools and the sanity checks above the evaluation they run;
+``inference`` (the Python API) below the command-line runs (``interpret``, then ``listening``,
+which collects its inputs as ``interpret`` does) that explain through it."""
 
 
 def module_name(path):
