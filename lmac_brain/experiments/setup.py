@@ -84,7 +84,7 @@ def dataset_of_script(script):
 
 
 def with_default(overrides, key, value):
-    """SpeechBrain's command-line ``overrides`` (a YAML string) with ``key: value`` added,
+    r"""SpeechBrain's command-line ``overrides`` (a YAML string) with ``key: value`` added,
     unless the command line already sets ``key``.
 
     Example
