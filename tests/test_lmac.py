@@ -149,7 +149,7 @@ def _zeros_fid_in(brain, batch):
 
 
 def _placement_gain(brain, batch, n_shuffles=4, seed=SEED):
-    """Eq. 2's loss (its ``l_in`` and ``l_out`` terms) with each item's mask values moved to
+    """Eq. 2's loss (its ``l_in_w`` and ``l_out_w`` terms) with each item's mask values moved to
     random bins of that item (mean of ``n_shuffles`` draws), minus the loss with the learned
     masks.
 
@@ -167,7 +167,8 @@ def _placement_gain(brain, batch, n_shuffles=4, seed=SEED):
         def loss(m):
             logits_in, logits_out = brain.classifier.logits_of_input(
                 torch.cat(masked_in_out(out["x"], m.view_as(mask), out["mask_space"])), hp.domain).chunk(2)
-            return float(hp.l_in * F.cross_entropy(logits_in, decision) - hp.l_out * F.cross_entropy(logits_out, decision))
+            return float(hp.l_in_w * F.cross_entropy(logits_in, decision)
+                         - hp.l_out_w * F.cross_entropy(logits_out, decision))
 
         flat = mask.flatten(1)
         shuffled = [loss(torch.stack([row[torch.randperm(row.numel(), generator=generator)] for row in flat]))
