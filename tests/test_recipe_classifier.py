@@ -67,14 +67,12 @@ def test_wham_augmentation_mixes_training_batches_at_the_configured_snr(tiny_twi
     from torch import nn
 
     from data_prep import prepare_wham
-    from lmac_brain.audio.mixing import build_noise_augmenter
+    from lmac_brain.audio.mixing import NoiseAugmenter, NoiseBank
     plain = plain_hparams(ROOT / "hparams" / "classifier_cnn14_compact.yaml",
                           {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 4})
     low, high = plain["wham_snr_low"], plain["wham_snr_high"]
-    augmenter = build_noise_augmenter({
-        "add_wham_noise": True, "sample_rate": 16000, "wham_snr_low": low, "wham_snr_high": high,
-        "manifests": {"wham": prepare_wham(tiny_twin["wham"], str(tmp_path / "wham"))},
-    })
+    bank = NoiseBank(prepare_wham(tiny_twin["wham"], str(tmp_path / "wham"))["tr"], 16000)
+    augmenter = NoiseAugmenter(bank, low, high)
 
     class Heard(nn.Module):  # records what the classifier is given
         def forward(self, wavs):

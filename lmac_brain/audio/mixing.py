@@ -109,20 +109,11 @@ class NoiseAugmenter:
         self.bank = bank
         self.snr_low = snr_low
         self.snr_high = snr_high
+        # Said once per run, so a log shows the training was augmented and how.
+        logger.info("WHAM! augmentation of the training batches: %d noise files, SNR %g to %g dB",
+                    len(bank.files), snr_low, snr_high)
 
     def __call__(self, wavs):
         noise = self.bank.batch(wavs.shape[0], wavs.shape[-1]).to(wavs.device)
         snr = torch.empty(wavs.shape[0], device=wavs.device).uniform_(self.snr_low, self.snr_high)
         return mix_at_snr(wavs, noise, snr)
-
-
-def build_noise_augmenter(hparams):
-    """The WHAM! augmenter asked for by ``add_wham_noise`` (None when off)."""
-    if not hparams.get("add_wham_noise"):
-        return None
-    if "wham" not in hparams["manifests"]:
-        raise ConfigurationError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
-    bank = NoiseBank(hparams["manifests"]["wham"]["tr"], hparams["sample_rate"])
-    logger.info("WHAM! augmentation of the training batches: %d noise files, SNR %g to %g dB",
-                len(bank.files), hparams["wham_snr_low"], hparams["wham_snr_high"])
-    return NoiseAugmenter(bank, hparams["wham_snr_low"], hparams["wham_snr_high"])
