@@ -13,7 +13,7 @@ import torch
 import torchaudio
 
 from lmac_brain.audio.reading import fit_length
-from lmac_brain.errors import ConfigurationError, InputError
+from lmac_brain.errors import InputError
 
 logger = logging.getLogger(__name__)
 
