@@ -33,6 +33,8 @@ from lmac_brain.metrics.bootstrap import bootstrap_interval  # noqa: E402
 
 GRADIENT_METHODS = ("saliency", "smoothgrad", "ig", "gradcam", "guided_gradcam", "guided_backprop", "shap")
 SHOWN = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "template_share", "loc_auc", "SDRi")
+SET_LEVEL = ("template_share",)
+"""A property of the evaluated set, not of a clip: mean ± std over the seeds instead."""
 TARGETS = (  # (quantity, comparison, bar, needs ground truth)
     ("SPS", ">=", 0.6, False), ("MM", "<=", 0.25, False), ("FidIn", ">=", 0.85, False),
     ("template_share", "<=", 0.3, False), ("loc_auc", ">=", 0.9, True),
@@ -85,6 +87,16 @@ def number(row, metric):
     return float(value) if value not in (None, "") else float("nan")
 
 
+def seed_mean_text(per_seed_rows, method, metric):
+    """Mean ± std over seeds of a set-level value (``template_share`` has no per-clip value)."""
+    values = [number(rows.get(method), metric) for rows in per_seed_rows]
+    values = [v for v in values if v == v]
+    if not values:
+        return ""
+    spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):.2f}{spread} (seeds)"
+
+
 def interval_text(per_seed_items, metric):
     """Mean with its bootstrap interval, over the clips' values averaged over the seeds."""
     by_clip = defaultdict(list)
@@ -116,11 +128,13 @@ def main(argv=None):
         randomized.append(randomization(args, seed, out))
     methods = list(per_seed[0][0])
     lines = [f"L-MAC `{args.config}` on the test fold, ID condition, STFT-Mel, seeds {args.seeds} "
-             f"(data: `{args.data}`). Mean over seeds with a 95 % bootstrap interval over the clips.", "",
+             f"(data: `{args.data}`). Mean over seeds with a 95 % bootstrap interval over the clips "
+             "(each clip's value averaged over the seeds first).", "",
              "| method | " + " | ".join(SHOWN) + " |", "|---|" + "---|" * len(SHOWN)]
     for method in methods:
         label = per_seed[0][0][method]["label"]
-        cells = [interval_text([items[method] for _, items in per_seed], metric) for metric in SHOWN]
+        cells = [seed_mean_text([rows for rows, _ in per_seed], method, metric) if metric in SET_LEVEL
+                 else interval_text([items[method] for _, items in per_seed], metric) for metric in SHOWN]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     lines += ["", "Targets, per seed:", ""]
