@@ -13,7 +13,7 @@ import torch
 import torchaudio
 
 from lmac_brain.audio.reading import fit_length
-from lmac_brain.errors import InputError
+from lmac_brain.errors import ConfigurationError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +117,14 @@ class NoiseAugmenter:
         noise = self.bank.batch(wavs.shape[0], wavs.shape[-1]).to(wavs.device)
         snr = torch.empty(wavs.shape[0], device=wavs.device).uniform_(self.snr_low, self.snr_high)
         return mix_at_snr(wavs, noise, snr)
+
+
+def wham_augmenter(manifests, sample_rate, snr_low, snr_high):
+    """The WHAM! augmenter of a training recipe run with ``add_wham_noise: True``.
+
+    ``manifests`` are the prepared ones (``wham`` present when ``wham_folder`` was set); the noise
+    comes from WHAM!'s training split. Raises :class:`ConfigurationError` without WHAM!.
+    """
+    if "wham" not in manifests:
+        raise ConfigurationError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
+    return NoiseAugmenter(NoiseBank(manifests["wham"]["tr"], sample_rate), snr_low, snr_high)

@@ -18,11 +18,10 @@ import speechbrain as sb
 import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 
-from lmac_brain.audio.mixing import NoiseAugmenter, NoiseBank
+from lmac_brain.audio.mixing import wham_augmenter
 from lmac_brain.brains.classifier import write_test_results
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.data.pipelines import classification_dataset
-from lmac_brain.errors import ConfigurationError
 from lmac_brain.experiments.setup import (
     class_names,
     dataset_of_script,
@@ -139,10 +138,9 @@ if __name__ == "__main__":
         checkpointer=hparams["checkpointer"],
     )
     if hparams["add_wham_noise"]:
-        if "wham" not in manifests:
-            raise ConfigurationError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
-        bank = NoiseBank(manifests["wham"]["tr"], hparams["sample_rate"])
-        brain.noise_augmenter = NoiseAugmenter(bank, hparams["wham_snr_low"], hparams["wham_snr_high"])
+        brain.noise_augmenter = wham_augmenter(
+            manifests, hparams["sample_rate"], hparams["wham_snr_low"], hparams["wham_snr_high"]
+        )
 
     brain.fit(
         hparams["epoch_counter"],

@@ -24,12 +24,11 @@ import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
-from lmac_brain.audio.mixing import NoiseAugmenter, NoiseBank
+from lmac_brain.audio.mixing import wham_augmenter
 from lmac_brain.brains.distributed import CPUDistributedMixin
 from lmac_brain.brains.interpreter_stats import InterpreterStatsMixin
 from lmac_brain.checkpoints import CHECKPOINT_KEY
 from lmac_brain.data.pipelines import classification_dataset
-from lmac_brain.errors import ConfigurationError
 from lmac_brain.experiments.classifiers import load_classifier_weights
 from lmac_brain.experiments.setup import dataset_of_script, load_or_create_label_encoder, prepare_data, with_default
 from lmac_brain.inference.model_folder import write_model_folder
@@ -207,10 +206,9 @@ if __name__ == "__main__":
         checkpointer=hparams["checkpointer"],
     )
     if hparams["add_wham_noise"]:
-        if "wham" not in manifests:
-            raise ConfigurationError("add_wham_noise is True but wham_folder is not set: pass --wham_folder=...")
-        bank = NoiseBank(manifests["wham"]["tr"], hparams["sample_rate"])
-        brain.noise_augmenter = NoiseAugmenter(bank, hparams["wham_snr_low"], hparams["wham_snr_high"])
+        brain.noise_augmenter = wham_augmenter(
+            manifests, hparams["sample_rate"], hparams["wham_snr_low"], hparams["wham_snr_high"]
+        )
     logger.info("Stats of every epoch go to %s", hparams["train_logger"].save_file)
 
     brain.fit(
