@@ -30,7 +30,7 @@ EXTRA ?=
 paper-tables: $(STAMP)
 	@if [ "$(ESC50)" = "$(DEMO_DATA)/ESC50" ] && [ ! -d "$(ESC50)" ]; then \
 		$(PY) -m lmac_brain.synthetic esc50 --out $(DEMO_DATA)/ESC50 --n-classes 10 \
-			--clips-per-class-per-fold 8 --clip-seconds 2.0 --seed 0 --log-level WARNING && \
+			--clips-per-class-per-fold 8 --signal-length-s 2.0 --seed 0 --log-level WARNING && \
 		$(PY) -m lmac_brain.synthetic wham --out $(DEMO_DATA)/wham --seed 0 --log-level WARNING; fi
 	$(PY) recipes/ESC50/paper_tables.py --profile=$(PROFILE) --data_folder=$(ESC50) --wham_folder=$(WHAM) $(EXTRA)
 

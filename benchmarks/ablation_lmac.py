@@ -51,7 +51,7 @@ OTHER_METHODS = ("saliency", "smoothgrad", "ig", "gradcam", "guided_gradcam", "g
 once, on the test fold, by ``benchmarks/report_lmac_test.py``)."""
 DECISION_BLOCKS = 5
 """Randomization step read: head, conv_block6, conv_block5, conv_block4, conv_block3 randomized."""
-TWIN = ["--n-classes", "10", "--clips-per-class-per-fold", "8", "--clip-seconds", "2.0", "--seed", "0"]
+TWIN = ["--n-classes", "10", "--clips-per-class-per-fold", "8", "--signal-length-s", "2.0", "--seed", "0"]
 
 
 def run(cmd, log, threads):

@@ -53,7 +53,7 @@ def build_method(name, device):
     explainer = LMACExplainer(classifier, "stft", decoder=decoder)
     return ResolvedMethod(
         name="lmac", label="L-MAC", classifier=classifier, explainer=explainer, domain="stft",
-        classes=[f"class {i}" for i in range(50)], clip_seconds=cfg["clip_seconds"],
+        classes=[f"class {i}" for i in range(50)], signal_length_s=cfg["signal_length_s"],
         classifier_folder=Path("random"), interpreter_folder=Path("random"), classifier_weights="random",
     )
 
@@ -61,7 +61,7 @@ def build_method(name, device):
 def measure(name, device, seconds, repeats):
     method = build_method(name, device)
     frontend = method.classifier.frontend
-    clip_samples = int(method.clip_seconds * frontend.sample_rate)
+    clip_samples = int(method.signal_length_s * frontend.sample_rate)
     wav = 0.1 * torch.randn(int(seconds * frontend.sample_rate))
 
     def core():

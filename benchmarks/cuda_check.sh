@@ -58,7 +58,7 @@ if [[ $PARTS == *3* ]]; then
 part "3/4 paper-size pipeline on a synthetic ESC-50 twin, $EPOCHS epochs"
 DATA="$OUT/data"
 run "$PY" -m lmac_brain.synthetic esc50 --out "$DATA/ESC50" --n-classes 10 \
-    --clips-per-class-per-fold 4 --clip-seconds 5.0 --log-level WARNING
+    --clips-per-class-per-fold 4 --signal-length-s 5.0 --log-level WARNING
 run "$PY" -m lmac_brain.synthetic wham --out "$DATA/wham" --log-level WARNING
 COMMON=(--data_folder="$DATA/ESC50" --wham_folder="$DATA/wham" --add_wham_noise=True
         --device="$DEVICE" --number_of_epochs="$EPOCHS" "${EXTRA[@]}")
@@ -76,8 +76,8 @@ EVAL=(recipes/ESC50/eval.py hparams/eval_cnn14_compact.yaml --data_folder="$DATA
     --wham_folder="$DATA/wham" --device="$DEVICE" --results_root="$RES" --output_folder="$RES/eval/1234"
     --classifier_source="$RES/classifier_cnn14/1234/save"
     --classifier_experiment=classifier_cnn14 --lmac_experiment=lmac_cnn14 --lmac_ft_experiment=lmac_cnn14_ft
-    --l2i_experiment=l2i_cnn14 --clip_seconds=5.0 --n_fft=1024 --hop_length_ms=11.6099
-    --win_length_ms=23.2199 --n_mels=80 --base_channels=64 --domains='[stft]'
+    --l2i_experiment=l2i_cnn14 --signal_length_s=5.0 --n_fft=1024 --hop_length=11.6099
+    --win_length=23.2199 --n_mels=80 --base_channels=64 --domains='[stft]'
     --conditions='{ood_mix: null, white_noise: null, speech: null}' "${EXTRA[@]}")
 run "$PY" "${EVAL[@]}" --protocol=paper
 run "$PY" "${EVAL[@]}" --protocol=reference

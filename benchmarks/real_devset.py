@@ -293,9 +293,9 @@ def is_silent(clip, rms_floor=SILENCE_RMS, peak_floor=SILENCE_PEAK):
     return bool(np.sqrt(np.mean(clip**2)) < rms_floor or np.max(np.abs(clip)) < peak_floor)
 
 
-def cut_takes(audio, sample_rate, clip_seconds=CLIP_SECONDS, max_takes=MAX_TAKES,
+def cut_takes(audio, sample_rate, signal_length_s=CLIP_SECONDS, max_takes=MAX_TAKES,
               min_tail_fraction=MIN_TAIL_FRACTION):
-    """Cut a mono signal into consecutive takes of exactly ``clip_seconds``.
+    """Cut a mono signal into consecutive takes of exactly ``signal_length_s``.
 
     A signal no longer than one take gives one zero-padded take (as ESC-50 pads short events).
     A longer one gives its consecutive windows, the last zero-padded when it holds at least
@@ -306,17 +306,17 @@ def cut_takes(audio, sample_rate, clip_seconds=CLIP_SECONDS, max_takes=MAX_TAKES
     audio : numpy.ndarray
         1-D signal.
     sample_rate : int
-    clip_seconds : float
+    signal_length_s : float
     max_takes : int
     min_tail_fraction : float
 
     Returns
     -------
     list of numpy.ndarray
-        float32 arrays of ``round(clip_seconds * sample_rate)`` samples each.
+        float32 arrays of ``round(signal_length_s * sample_rate)`` samples each.
     """
     audio = np.asarray(audio, dtype=np.float32)
-    length = int(round(clip_seconds * sample_rate))
+    length = int(round(signal_length_s * sample_rate))
     if audio.ndim != 1:
         raise ValueError(f"cut_takes expects a mono 1-D signal, got shape {audio.shape}")
     if len(audio) == 0:

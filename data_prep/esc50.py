@@ -104,7 +104,7 @@ def prepare_esc50(
     >>> from lmac_brain.synthetic import make_esc50_twin
     >>> tmp = Path(tempfile.mkdtemp())
     >>> root = make_esc50_twin(tmp / "esc", n_classes=2, clips_per_class_per_fold=1,
-    ...                        clip_seconds=0.2, sample_rate=8000)
+    ...                        signal_length_s=0.2, sample_rate=8000)
     >>> paths = prepare_esc50(root, tmp / "manifests")
     >>> sorted(paths)
     ['test', 'train', 'valid']

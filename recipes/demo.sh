@@ -14,7 +14,7 @@ step() { printf '\n=== [%s] %s (%ds elapsed)\n' "$1" "$2" "$(( $(date +%s) - sta
 
 step 1/8 "Synthetic twins (ground truth kept beside every clip) in $DATA"
 $PY -m lmac_brain.synthetic esc50 --out "$DATA/ESC50" --n-classes 10 \
-    --clips-per-class-per-fold 8 --clip-seconds 2.0 --seed "$SEED" --log-level WARNING
+    --clips-per-class-per-fold 8 --signal-length-s 2.0 --seed "$SEED" --log-level WARNING
 $PY -m lmac_brain.synthetic wham --out "$DATA/wham" --seed "$SEED" --log-level WARNING
 $PY -m lmac_brain.synthetic ljspeech --out "$DATA/ljspeech" --seed "$SEED" --log-level WARNING
 

@@ -88,10 +88,10 @@ def pytest_collection_modifyitems(items):
 
 # A classifier small enough to train in seconds on 2 CPU cores (overrides of the compact YAML).
 TINY = [
-    "--clip_seconds=1.0",
+    "--signal_length_s=1.0",
     "--n_fft=256",
-    "--hop_length_ms=16.0",
-    "--win_length_ms=16.0",
+    "--hop_length=16.0",
+    "--win_length=16.0",
     "--n_mels=32",
     "--base_channels=4",
     "--batch_size=8",
@@ -156,7 +156,7 @@ EASY = {"snr_db_range": (10.0, 20.0), "event_fraction_range": (0.5, 0.8), "max_d
 def tiny_twin(tmp_path_factory):
     """A 4-class ESC-50 twin of 1 s clips (6 clips per class per fold, easy) and a WHAM! twin."""
     root = tmp_path_factory.mktemp("twins")
-    esc50 = make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, clip_seconds=1.0,
+    esc50 = make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, signal_length_s=1.0,
                             seed=SEED, **EASY)
     wham = make_wham_twin(root / "wham", files_per_split=(4, 2, 2), seconds=2.0, seed=SEED)
     return {"esc50": esc50, "wham": wham, "root": root}

@@ -24,7 +24,8 @@ CLIP_SECONDS = 1.0
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("conditions")
-    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, clip_seconds=CLIP_SECONDS, seed=0)
+    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, signal_length_s=CLIP_SECONDS,
+                    seed=0)
     make_wham_twin(root / "wham", files_per_split=(1, 1, 3), seconds=1.5)
     make_ljspeech_twin(root / "lj", n_files=3, seconds=1.2)
     manifests = dict(prepare_esc50(root / "esc", root / "manifests"))

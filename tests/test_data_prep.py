@@ -47,7 +47,7 @@ def twins(tmp_path_factory):
     base = tmp_path_factory.mktemp("twins")
     makers = {
         "esc50": lambda root: make_esc50_twin(root, n_classes=N_CLASSES, clips_per_class_per_fold=1,
-                                              clip_seconds=0.5, sample_rate=8000),
+                                              signal_length_s=0.5, sample_rate=8000),
         "us8k": lambda root: make_us8k_twin(root, n_classes=N_CLASSES, clips_per_class_per_fold=1,
                                             max_seconds=0.5),
         "wham": lambda root: make_wham_twin(root, files_per_split=(3, 2, 2), seconds=0.5,

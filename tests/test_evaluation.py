@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _train(script, hparams, *args):
     cmd = [sys.executable, os.path.join(REPO, "recipes", "ESC50", script), os.path.join(REPO, "hparams", hparams),
-           "--number_of_epochs=1", "--clip_seconds=1.0", RECIPE_SEED, *args]
+           "--number_of_epochs=1", "--signal_length_s=1.0", RECIPE_SEED, *args]
     done = subprocess.run(cmd, cwd=REPO, env=recipe_env(threads=1), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -42,7 +42,7 @@ def _train(script, hparams, *args):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluation")
-    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, clip_seconds=1.0, seed=0)
+    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, signal_length_s=1.0, seed=0)
     make_wham_twin(root / "wham", files_per_split=(2, 1, 2), seconds=1.5)
     make_ljspeech_twin(root / "lj", n_files=3, seconds=1.0)
     data = f"--data_folder={root / 'esc'}"
@@ -69,7 +69,7 @@ def write_config(root, name, methods, **keys):
     with open(os.path.join(REPO, "hparams", "eval_cnn14_compact.yaml"), encoding="utf-8") as f:
         doc = yaml.load(f)
     doc["methods"] = methods
-    for key, value in {"clip_seconds": 1.0, "batch_size": 4, **keys}.items():
+    for key, value in {"signal_length_s": 1.0, "batch_size": 4, **keys}.items():
         if isinstance(value, dict):
             doc[key].update(value)  # e.g. conditions: drop some, keep the others
         else:

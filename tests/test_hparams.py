@@ -36,6 +36,7 @@ RENAMED = {
     "test_folds": "test_fold_nums", "l_in": "l_in_w", "l_out": "l_out_w", "l_s": "reg_w_l1",
     "l_tv": "reg_w_tv", "l_g": "g_w", "cct": "crosscor_th", "listen_every": "interpret_period",
     "l_rec": "alpha", "l_sparse": "beta", "nmf_components": "K", "relevance_threshold": "relevance_th",
+    "clip_seconds": "signal_length_s", "hop_length_ms": "hop_length", "win_length_ms": "win_length",
 }
 METHOD_MAPPINGS = ("methods", "randomization_methods", "roar_methods")
 # Keys the compact evaluation and sanity checks declared without using them (their methods are
@@ -157,7 +158,7 @@ def test_every_method_and_condition_can_be_dropped_or_changed_from_the_command_l
         assert changed["conditions"][key]["snr_db"] == 7.5
 
 
-KEYS = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels", "base_channels")
+KEYS = ("sample_rate", "signal_length_s", "n_fft", "hop_length", "win_length", "n_mels", "base_channels")
 
 
 @pytest.mark.slow  # parses six files per profile

@@ -75,7 +75,7 @@ def test_recipe_model_folder_explains_as_the_cli_and_the_evaluation(tiny_lmac, g
     experiment = read_experiment(tiny_lmac)
     classifier = load_trained_classifier(experiment)
     explainer = build_explainer("lmac", classifier, experiment.domain, source=str(experiment.save_folder))
-    clip = int(round(experiment.hparams["clip_seconds"] * classifier.frontend.sample_rate))
+    clip = int(round(experiment.hparams["signal_length_s"] * classifier.frontend.sample_rate))
     explanation = explain_signal(result.original, classifier, explainer, clip)
     assert torch.allclose(explanation.mask, result.mask, atol=1e-5)
     interpretation, _ = listenable_pair(classifier.frontend, explanation.mag, explanation.phase,

@@ -185,8 +185,8 @@ def run_recipe(script, *args):
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("l2i_e2e")
     data = make_esc50_twin(root / "ESC-50", n_classes=3, clips_per_class_per_fold=2,
-                           clip_seconds=1.0, seed=0)
-    common = [f"--data_folder={data}", "--number_of_epochs=1", "--clip_seconds=1.0",
+                           signal_length_s=1.0, seed=0)
+    common = [f"--data_folder={data}", "--number_of_epochs=1", "--signal_length_s=1.0",
               "--batch_size=8"]
     run_recipe("recipes/ESC50/train_classifier.py", "hparams/classifier_cnn14_compact.yaml",
                *common, f"--output_folder={root / 'clf'}")
@@ -271,7 +271,7 @@ def test_compact_config_matches_the_compact_classifier():
         return plain_hparams(REPO / "hparams" / name, {"dataset": "esc50", "data_folder": "x", "out_n_neurons": 3})
 
     l2i, lmac = plain("l2i_cnn14_compact.yaml"), plain("lmac_cnn14_compact.yaml")
-    keys = ("sample_rate", "clip_seconds", "n_fft", "hop_length_ms", "win_length_ms", "n_mels",
+    keys = ("sample_rate", "signal_length_s", "n_fft", "hop_length", "win_length", "n_mels",
             "base_channels", "emb_dim", "classifier_source", "seed")
     assert {k: l2i[k] for k in keys} == {k: lmac[k] for k in keys}
     assert plain("l2i_cnn14.yaml")["K"] == 100

@@ -105,7 +105,8 @@ def test_resolution_reports_missing_values():
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("protocols")
-    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, clip_seconds=CLIP_SECONDS, seed=0)
+    make_esc50_twin(root / "esc", n_classes=3, clips_per_class_per_fold=2, signal_length_s=CLIP_SECONDS,
+                    seed=0)
     make_wham_twin(root / "wham", files_per_split=(3, 1, 3), seconds=1.5)
     make_ljspeech_twin(root / "lj", n_files=3, seconds=1.2)
     manifests = dict(prepare_esc50(root / "esc", root / "manifests"))
@@ -441,8 +442,8 @@ def test_recipe_writes_both_protocols_into_one_table(data, tmp_path):
     out = tmp_path / "eval"
     common = [
         f"--data_folder={root / 'esc'}", f"--wham_folder={root / 'wham'}", f"--ljspeech_folder={root / 'lj'}",
-        f"--output_folder={out}", "--use_pretrained=False", "--clip_seconds=1.0", "--batch_size=4",
-        "--n_fft=256", "--hop_length_ms=16.0", "--win_length_ms=16.0", "--n_mels=32", "--base_channels=4",
+        f"--output_folder={out}", "--use_pretrained=False", "--signal_length_s=1.0", "--batch_size=4",
+        "--n_fft=256", "--hop_length=16.0", "--win_length=16.0", "--n_mels=32", "--base_channels=4",
         "--domains=[stft]", "--conditions={clean: null, white_noise: null, speech: null}",
         ("--methods={saliency: null, smoothgrad: null, ig: null, guided_gradcam: null, guided_backprop: null, "
          "shap: null}"),

@@ -68,11 +68,11 @@ def test_name_tokens():
 
 def test_cut_takes():
     sr = 100
-    short = rd.cut_takes(np.ones(120), sr, clip_seconds=5.0)
+    short = rd.cut_takes(np.ones(120), sr, signal_length_s=5.0)
     assert len(short) == 1 and short[0].shape == (500,)
     assert short[0][:120].sum() == 120 and short[0][120:].sum() == 0  # zero-padded
     audio = np.arange(1300, dtype=np.float32)
-    takes = rd.cut_takes(audio, sr, clip_seconds=5.0, max_takes=3)  # 13 s: tail of 3 s kept
+    takes = rd.cut_takes(audio, sr, signal_length_s=5.0, max_takes=3)  # 13 s: tail of 3 s kept
     assert [t.shape for t in takes] == [(500,)] * 3
     assert np.array_equal(takes[1], audio[500:1000])
     assert np.array_equal(takes[2][:300], audio[1000:]) and not takes[2][300:].any()

@@ -49,14 +49,14 @@ def read_clip(root, rel):
 def esc_small(tmp_path_factory):
     """ESC-50 twin at the default 44.1 kHz: 3 classes x 5 folds x 2 clips of 0.5 s."""
     return st.make_esc50_twin(tmp_path_factory.mktemp("esc_small") / "ESC-50", n_classes=3,
-                              clips_per_class_per_fold=2, clip_seconds=0.5, seed=7)
+                              clips_per_class_per_fold=2, signal_length_s=0.5, seed=7)
 
 
 @pytest.fixture(scope="module")
 def esc_all_classes(tmp_path_factory):
     """ESC-50 twin with all 12 classes x 5 folds x 2 clips of 1 s at 16 kHz."""
     return st.make_esc50_twin(tmp_path_factory.mktemp("esc_all") / "ESC-50", n_classes=12,
-                              clips_per_class_per_fold=2, clip_seconds=1.0, sample_rate=16000,
+                              clips_per_class_per_fold=2, signal_length_s=1.0, sample_rate=16000,
                               seed=1)
 
 
@@ -104,7 +104,7 @@ def test_esc50_twin_defaults_signature():
 
     params = inspect.signature(st.make_esc50_twin).parameters
     assert {k: v.default for k, v in params.items() if k != "root"} == dict(
-        n_classes=10, clips_per_class_per_fold=8, clip_seconds=5.0, sample_rate=44100, seed=0,
+        n_classes=10, clips_per_class_per_fold=8, signal_length_s=5.0, sample_rate=44100, seed=0,
         snr_db_range=st.SNR_DB_RANGE, event_fraction_range=st.EVENT_FRACTION_RANGE,
         max_distractors=st.MAX_DISTRACTORS)
     assert len(st.EVENT_CLASSES) >= 12 and len(set(st.EVENT_CLASSES)) == len(st.EVENT_CLASSES)
@@ -112,7 +112,7 @@ def test_esc50_twin_defaults_signature():
 
 # ------------------------------------------------------------------------------ determinism
 def test_same_seed_byte_identical_and_different_seed_differs(tmp_path):
-    kwargs = dict(n_classes=2, clips_per_class_per_fold=1, clip_seconds=0.3, sample_rate=16000)
+    kwargs = dict(n_classes=2, clips_per_class_per_fold=1, signal_length_s=0.3, sample_rate=16000)
     np.random.seed(123)
     a = tree_bytes(st.make_esc50_twin(tmp_path / "a", seed=5, **kwargs))
     assert np.random.randint(1 << 30) == np.random.RandomState(123).randint(1 << 30)  # untouched
@@ -125,7 +125,7 @@ def test_same_seed_byte_identical_and_different_seed_differs(tmp_path):
 
 
 def test_rerun_is_idempotent_and_removes_stale_files(tmp_path):
-    kwargs = dict(n_classes=2, clip_seconds=0.3, sample_rate=16000, seed=0)
+    kwargs = dict(n_classes=2, signal_length_s=0.3, sample_rate=16000, seed=0)
     root = st.make_esc50_twin(tmp_path / "esc", clips_per_class_per_fold=2, **kwargs)
     before = tree_bytes(root)
     mtimes = {p: p.stat().st_mtime_ns for p in root.rglob("*.wav")}
@@ -145,7 +145,7 @@ def test_refuses_to_write_into_a_real_dataset(tmp_path):
     (tmp_path / "audio").mkdir()
     sf.write(str(tmp_path / "audio" / "1-100032-A-0.wav"), np.zeros(100), 16000)
     with pytest.raises(FileExistsError, match="real dataset"):
-        st.make_esc50_twin(tmp_path, n_classes=2, clips_per_class_per_fold=1, clip_seconds=0.2)
+        st.make_esc50_twin(tmp_path, n_classes=2, clips_per_class_per_fold=1, signal_length_s=0.2)
     assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["1-100032-A-0.wav"]
 
 
@@ -183,7 +183,7 @@ def test_mixture_is_event_plus_background(twin, request):
 
 
 def test_difficulty_options_set_snr_event_length_and_distractors(tmp_path):
-    root = st.make_esc50_twin(tmp_path / "easy", n_classes=3, clips_per_class_per_fold=2, clip_seconds=0.5,
+    root = st.make_esc50_twin(tmp_path / "easy", n_classes=3, clips_per_class_per_fold=2, signal_length_s=0.5,
                               sample_rate=16000, snr_db_range=(15.0, 20.0), event_fraction_range=(0.6, 0.8),
                               max_distractors=0)
     for rel, row in events_by_path(root).items():
@@ -279,7 +279,7 @@ def test_classes_are_distinguishable(esc_all_classes):
 def leakage_twin(tmp_path_factory, dataset):
     if dataset == "esc50":
         root = st.make_esc50_twin(tmp_path_factory.mktemp("leak_esc") / "ESC-50", n_classes=10,
-                                  clips_per_class_per_fold=6, clip_seconds=0.5,
+                                  clips_per_class_per_fold=6, signal_length_s=0.5,
                                   sample_rate=16000, seed=11)
         _, rows = read_csv(root / "meta" / "esc50.csv")
         clips = [(r["filename"], int(r["target"]), int(r["fold"])) for r in rows]
@@ -464,7 +464,7 @@ def test_invalid_arguments(tmp_path):
 
 def test_cli(tmp_path, capsys):
     root = main(["esc50", "--out", str(tmp_path / "esc"), "--n-classes", "2",
-                 "--clips-per-class-per-fold", "1", "--clip-seconds", "0.2",
+                 "--clips-per-class-per-fold", "1", "--signal-length-s", "0.2",
                  "--sample-rate", "16000", "--seed", "3"])
     assert root == tmp_path / "esc"
     assert tree_bytes(root) == tree_bytes(st.make_esc50_twin(

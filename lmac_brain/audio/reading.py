@@ -78,9 +78,9 @@ def fit_length(wav, n_samples):
     return torch.nn.functional.pad(wav, (0, n_samples - length))
 
 
-def read_clip(path, sample_rate, clip_seconds):
-    """Read ``path`` as mono at ``sample_rate``, padded or cropped to ``clip_seconds``."""
-    return fit_length(read_audio(path, sample_rate), int(round(clip_seconds * sample_rate)))
+def read_clip(path, sample_rate, signal_length_s):
+    """Read ``path`` as mono at ``sample_rate``, padded or cropped to ``signal_length_s``."""
+    return fit_length(read_audio(path, sample_rate), int(round(signal_length_s * sample_rate)))
 
 
 @dataclass

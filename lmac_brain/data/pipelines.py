@@ -20,7 +20,7 @@ def peak_gain(sig):
     return 1.0 / peak if peak > 0 else peak.new_tensor(1.0)
 
 
-def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, ground_truth=False,
+def classification_dataset(manifest, sample_rate, signal_length_s, label_encoder, ground_truth=False,
                            peak_normalize=False):
     """A ``DynamicItemDataset`` yielding ``id``, ``sig`` and ``class_index`` (and the clean event).
 
@@ -30,7 +30,7 @@ def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, g
         JSON manifest written by ``data_prep``.
     sample_rate : int
         Pipeline rate; every file is resampled to it and downmixed to mono.
-    clip_seconds : float
+    signal_length_s : float
         Clip length; shorter files are zero-padded, longer ones cropped.
     label_encoder : speechbrain.dataio.encoder.CategoricalEncoder
         Encodes each item's ``class_name`` into ``class_index`` (``0..K-1``; the manifests'
@@ -47,7 +47,7 @@ def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, g
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig", "gain")
     def audio_pipeline(wav):
-        sig = read_clip(wav, sample_rate, clip_seconds)
+        sig = read_clip(wav, sample_rate, signal_length_s)
         gain = peak_gain(sig) if peak_normalize else sig.new_tensor(1.0)
         yield sig * gain
         yield gain
@@ -65,7 +65,7 @@ def classification_dataset(manifest, sample_rate, clip_seconds, label_encoder, g
         @sb.utils.data_pipeline.takes("event_wav", "gain")
         @sb.utils.data_pipeline.provides("event_sig")
         def event_pipeline(event_wav, gain):
-            return read_clip(event_wav, sample_rate, clip_seconds) * gain
+            return read_clip(event_wav, sample_rate, signal_length_s) * gain
 
         sb.dataio.dataset.add_dynamic_item([dataset], event_pipeline)
         keys.append("event_sig")

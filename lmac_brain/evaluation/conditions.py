@@ -300,7 +300,7 @@ class OODMixCondition(Condition):
         default.
     sample_rate : int
         Pipeline sample rate.
-    clip_seconds : float
+    signal_length_s : float
         Pipeline clip length.
     seed, snr_db, name, normalize, copies
         See :class:`Condition`.
@@ -315,7 +315,7 @@ class OODMixCondition(Condition):
 
     kind = "ood_mix"
 
-    def __init__(self, manifest, sample_rate, clip_seconds, seed=0, snr_db=0.0, name=None,
+    def __init__(self, manifest, sample_rate, signal_length_s, seed=0, snr_db=0.0, name=None,
                  normalize=None, copies=1, other_class=True, partners="test", item_manifest=None):
         super().__init__(seed, snr_db, name, normalize, copies)
         manifest = _load_manifest(manifest)
@@ -331,7 +331,7 @@ class OODMixCondition(Condition):
         if len(self.entries) < 2:
             raise MissingConditionData(f"Condition 'ood_mix' needs at least two {partners} items")
         self.sample_rate = sample_rate
-        self.clip_seconds = clip_seconds
+        self.signal_length_s = signal_length_s
         self.other_class = bool(other_class)
         self.partners = partners
 
@@ -354,7 +354,8 @@ class OODMixCondition(Condition):
     def interference(self, item_ids, n_samples):
         clips = []
         for item_id in item_ids:
-            wav = read_clip(self.entries[self.partner(item_id)]["wav"], self.sample_rate, self.clip_seconds)
+            partner = self.entries[self.partner(item_id)]["wav"]
+            wav = read_clip(partner, self.sample_rate, self.signal_length_s)
             clips.append(torch.nn.functional.pad(wav, (0, max(0, n_samples - wav.numel())))[:n_samples])
         return torch.stack(clips)
 
@@ -367,7 +368,7 @@ def _load_manifest(manifest):
         return json.load(f)
 
 
-def build_condition(kind, manifests=None, sample_rate=16000, clip_seconds=5.0, seed=0, name=None,
+def build_condition(kind, manifests=None, sample_rate=16000, signal_length_s=5.0, seed=0, name=None,
                     eval_split="test", **options):
     """Build the condition ``kind`` from the experiment's manifests.
 
@@ -381,7 +382,7 @@ def build_condition(kind, manifests=None, sample_rate=16000, clip_seconds=5.0, s
         (``{"all": path}``, for ``speech``).
     sample_rate : int
         Pipeline rate (Hz).
-    clip_seconds : float
+    signal_length_s : float
         Pipeline clip length.
     seed : int
         Condition seed.
@@ -429,7 +430,7 @@ def build_condition(kind, manifests=None, sample_rate=16000, clip_seconds=5.0, s
         if not manifests.get(partners):
             raise MissingConditionData(f"Condition 'ood_mix' needs the {partners} manifest (its partners)")
         return OODMixCondition(
-            manifests[partners], sample_rate, clip_seconds, seed,
+            manifests[partners], sample_rate, signal_length_s, seed,
             other_class=options.get("other_class", True), partners=partners,
             item_manifest=manifests.get(eval_split), **common,
         )
@@ -451,7 +452,8 @@ def build_condition(kind, manifests=None, sample_rate=16000, clip_seconds=5.0, s
     return SpeechCondition(NoiseBank(path, sample_rate), seed, **common)
 
 
-def build_conditions(config, manifests, sample_rate, clip_seconds, seed=0, protocol=None, eval_split="test"):
+def build_conditions(config, manifests, sample_rate, signal_length_s, seed=0, protocol=None,
+                     eval_split="test"):
     """Build every condition of ``config`` (``label -> {kind: ..., snr_db: ...}``).
 
     The kind defaults to the label (``white_noise: {snr_db: 3.0}``); ``{}`` means no options and
@@ -474,7 +476,8 @@ def build_conditions(config, manifests, sample_rate, clip_seconds, seed=0, proto
         kind = options.pop("kind", label)
         try:
             conditions[label] = build_condition(
-                kind, manifests, sample_rate, clip_seconds, seed, name=label, eval_split=eval_split, **options
+                kind, manifests, sample_rate, signal_length_s, seed, name=label, eval_split=eval_split,
+                **options
             )
         except UserFacingError as err:
             problems.append(f"condition {label!r}: {err}")

@@ -249,7 +249,7 @@ def build_explainers(methods, classifier, domains):
     return explainers, problems
 
 
-def validate_configuration(methods, domains, conditions, manifests, sample_rate, clip_seconds, seed=0,
+def validate_configuration(methods, domains, conditions, manifests, sample_rate, signal_length_s, seed=0,
                            protocol=None, eval_split="test"):
     """Check the whole configuration before any work; return the built conditions.
 
@@ -265,7 +265,7 @@ def validate_configuration(methods, domains, conditions, manifests, sample_rate,
         ``hparams["manifests"]``.
     sample_rate : int
         Pipeline rate.
-    clip_seconds : float
+    signal_length_s : float
         Pipeline clip length.
     seed : int
         Seed of the conditions.
@@ -284,7 +284,7 @@ def validate_configuration(methods, domains, conditions, manifests, sample_rate,
     EvaluationConfigError
         Listing every problem found (methods, checkpoints, domains, conditions).
     """
-    built, problems = build_conditions(conditions, manifests, sample_rate, clip_seconds, seed, protocol, eval_split)
+    built, problems = build_conditions(conditions, manifests, sample_rate, signal_length_s, seed, protocol, eval_split)
     if eval_split not in manifests:
         problems.append(f"eval_split {eval_split!r} is not a prepared split (choose among train, valid, test)")
     if not built and not problems:

@@ -64,7 +64,7 @@ class ResolvedMethod:
     explainer: object
     domain: str
     classes: list
-    clip_seconds: float
+    signal_length_s: float
     classifier_folder: Path
     interpreter_folder: Path = None
     classifier_weights: str = ""
@@ -81,7 +81,7 @@ class ResolvedMethod:
             "interpreter": str(self.interpreter_folder) if self.interpreter_folder else None,
             "options": {k: v for k, v in self.options.items() if k != "source"},
             "sample_rate": self.classifier.frontend.sample_rate,
-            "clip_seconds": self.clip_seconds,
+            "signal_length_s": self.signal_length_s,
             "classes": self.classes,
         }
 
@@ -166,7 +166,7 @@ def resolve_method(method, dataset, results_root, classifier_dir=None, interpret
         explainer=explainer,
         domain=domain,
         classes=class_names(names_from, n_classes),
-        clip_seconds=float(classifier_experiment.hparams.get("clip_seconds") or names_from.hparams["clip_seconds"]),
+        signal_length_s=float(classifier_experiment.hparams.get("signal_length_s") or names_from.hparams["signal_length_s"]),
         classifier_folder=classifier_experiment.folder,
         interpreter_folder=interpreter.folder if interpreter else None,
         classifier_weights=weights,

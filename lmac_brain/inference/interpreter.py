@@ -33,7 +33,7 @@ class LMACAudioInterpreter(Pretrained):
     ``embedding_model`` and ``classifier`` (the classifier) and the explainer's own trained
     modules (``decoder`` for L-MAC; ``psi``, ``theta``, ``nmf`` for L2I), and ``explainer`` (the
     registered explainer name), ``explainer_options``, ``domain``, ``mask_space``,
-    ``clip_seconds`` and ``label_encoder``.
+    ``signal_length_s`` and ``label_encoder``.
 
     Arguments
     ---------
@@ -60,7 +60,7 @@ class LMACAudioInterpreter(Pretrained):
     lmac_brain.audio.reading.UnusableAudioError: Cannot explain .../nowhere.wav: file not found
     """
 
-    HPARAMS_NEEDED = ["explainer", "domain", "clip_seconds"]
+    HPARAMS_NEEDED = ["explainer", "domain", "signal_length_s"]
     MODULES_NEEDED = list(CLASSIFIER_NODES)  # the classifier; every other module is the explainer's
 
     def __init__(self, *args, batch_size=8, silence_db=SILENCE_DB, **kwargs):
@@ -106,7 +106,7 @@ class LMACAudioInterpreter(Pretrained):
         modules = {"frontend": classifier.frontend, "embedding_model": classifier.embedding_model,
                    "classifier": classifier.head}
         hparams = {"explainer": resolved.explainer, "domain": resolved.domain,
-                   "clip_seconds": resolved.clip_seconds, "classes": list(resolved.classes)}
+                   "signal_length_s": resolved.signal_length_s, "classes": list(resolved.classes)}
         return cls(modules=modules, hparams=hparams, run_opts=run_opts, **kwargs)
 
     @property
@@ -117,7 +117,7 @@ class LMACAudioInterpreter(Pretrained):
     @property
     def clip_samples(self):
         """The classifier's clip length in samples (the window of a long recording)."""
-        return int(round(self.hparams.clip_seconds * self.sample_rate))
+        return int(round(self.hparams.signal_length_s * self.sample_rate))
 
     def load_file(self, path):
         """``(wav, info)``: ``path`` read as mono at :attr:`sample_rate`, and what it was.

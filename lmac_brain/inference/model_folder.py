@@ -89,8 +89,8 @@ EXPLAINER_PARTS = {"lmac": _lmac_parts, "l2i": _l2i_parts}
 """How the trained modules of each servable explainer are saved and rebuilt."""
 
 
-def model_hparams(classifier_yaml, explainer_name, parts_yaml, part_names, domain, mask_space, clip_seconds,
-                  options=None, header=""):
+def model_hparams(classifier_yaml, explainer_name, parts_yaml, part_names, domain, mask_space,
+                  signal_length_s, options=None, header=""):
     """The text of a model folder's ``hyperparams.yaml``.
 
     ``classifier_yaml`` defines ``frontend``, ``embedding_model`` and ``classifier``;
@@ -110,7 +110,7 @@ def model_hparams(classifier_yaml, explainer_name, parts_yaml, part_names, domai
         f"explainer_options: {json.dumps(options or {})}\n"
         f"domain: {_value(domain)}  # stft: masks |X| | mel: masks the mel magnitude\n"
         f"mask_space: {_value(mask_space)}  # linear: M*|X| (paper Eq. 3) | log1p: expm1(M*log1p|X|)\n"
-        f"clip_seconds: {_value(float(clip_seconds))}  # the classifier's clip: the window of longer inputs\n\n"
+        f"signal_length_s: {_value(float(signal_length_s))}  # the classifier's clip: the window of longer inputs\n\n"
         f"{classifier_yaml.rstrip()}\n\n{parts_yaml.rstrip()}\n\n"
         "label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder\n\n"
         f"modules:\n{modules}\n"
@@ -119,8 +119,8 @@ def model_hparams(classifier_yaml, explainer_name, parts_yaml, part_names, domai
     )
 
 
-def save_model_folder(folder, classifier, classifier_yaml, explainer_name, explainer, classes, clip_seconds,
-                      options=None, card="", header=""):
+def save_model_folder(folder, classifier, classifier_yaml, explainer_name, explainer, classes,
+                      signal_length_s, options=None, card="", header=""):
     """Write the model folder of ``explainer`` (built for ``classifier``) in ``folder``.
 
     The folder appears only once complete; a previous model folder there is replaced.
@@ -139,7 +139,7 @@ def save_model_folder(folder, classifier, classifier_yaml, explainer_name, expla
         The trained explainer.
     classes : list of str
         Class names, in the classifier's output order.
-    clip_seconds : float
+    signal_length_s : float
         The classifier's clip length.
     options : dict, optional
         Explainer options recorded in the YAML (e.g. L2I's ``relevance_threshold``).
@@ -156,7 +156,7 @@ def save_model_folder(folder, classifier, classifier_yaml, explainer_name, expla
         )
     parts, parts_yaml = EXPLAINER_PARTS[explainer_name](explainer)
     text = model_hparams(classifier_yaml, explainer_name, parts_yaml, list(parts), explainer.domain,
-                         explainer.mask_space, clip_seconds, options, header)
+                         explainer.mask_space, signal_length_s, options, header)
     folder = Path(folder)
     with staged_folder(folder, HPARAMS_FILE) as staging:
         modules = {"embedding_model": classifier.embedding_model, "classifier": classifier.head, **parts}
@@ -216,7 +216,7 @@ def model_card(experiment, explainer_name, classes, command=None):
         "## Training",
         "",
         f"- data: `{hp.get('data_folder')}` (dataset `{hp.get('dataset')}`), "
-        f"{hp.get('clip_seconds')} s clips at {hp.get('sample_rate')} Hz; "
+        f"{hp.get('signal_length_s')} s clips at {hp.get('sample_rate')} Hz; "
         f"WHAM! noise augmentation: {bool(hp.get('add_wham_noise'))}",
         f"- mask domain `{experiment.domain}`, {hp.get('number_of_epochs')} epochs, seed {hp.get('seed')}",
         f"- classes: {', '.join(classes)}",
@@ -265,7 +265,7 @@ def export_run(run_folder, output=None, options=None, command=None):
     folder = save_model_folder(
         Path(output) if output else experiment.folder / MODEL_FOLDER,
         classifier, classifier_nodes_yaml(experiment.folder / HPARAMS_FILE), explainer_name, explainer, classes,
-        experiment.hparams["clip_seconds"], options=options,
+        experiment.hparams["signal_length_s"], options=options,
         card=model_card(experiment, explainer_name, classes, command), header=header,
     )
     logger.info("Model folder (load it with LMACAudioInterpreter.from_hparams): %s", folder)

@@ -103,7 +103,7 @@ def render_page(report):
         f"<h1>{_esc(method['label'])} interpretations</h1>"
         f'<div class="meta">{report["n_explained"]} of {report["n_inputs"]} input(s) explained'
         f" &middot; {_esc(report['created'])} &middot; {settings['sample_rate'] / 1000:g} kHz, windows of "
-        f"{settings['clip_seconds']:g} s with 50% overlap &middot; mask domain {_esc(method['domain'])}"
+        f"{settings['signal_length_s']:g} s with 50% overlap &middot; mask domain {_esc(method['domain'])}"
         f"<br>Classifier: <code>{_esc(method['classifier_hparams'])}</code> "
         f"(weights <code>{_esc(method['classifier_weights'])}</code>){interpreter}</div>"
     )

@@ -120,7 +120,7 @@ def interpret_inputs(items, resolved, output, batch_size=8, silence_db=SILENCE_D
             "method": resolved.describe(),
             "settings": {
                 "sample_rate": frontend.sample_rate,
-                "clip_seconds": resolved.clip_seconds,
+                "signal_length_s": resolved.signal_length_s,
                 "window_overlap": 0.5,
                 "silence_db": silence_db,
                 "batch_size": batch_size,

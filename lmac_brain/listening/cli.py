@@ -82,7 +82,7 @@ def build_parser(dataset):
     return parser
 
 
-def choose_recordings(args, sample_rate, clip_seconds):
+def choose_recordings(args, sample_rate, signal_length_s):
     """Up to ``args.n`` recordings of ``args.input`` (seeded order; unusable files are skipped)."""
     items = collect_inputs(args.input)
     order = list(items)
@@ -97,7 +97,7 @@ def choose_recordings(args, sample_rate, clip_seconds):
             raise InputError(f"--mix_other_class: the entries of {args.input} need a 'label'")
         paths = {item.source: item.path for item in items}  # relative paths resolved
         entries = {key: {**entry, "wav": paths[key]} for key, entry in manifest.items()}
-        condition = OODMixCondition(entries, sample_rate, clip_seconds, seed=args.seed, snr_db=args.snr_db)
+        condition = OODMixCondition(entries, sample_rate, signal_length_s, seed=args.seed, snr_db=args.snr_db)
     max_samples = int(min(args.max_seconds, MAX_SECONDS) * sample_rate)
     recordings = []
     for item in order:
@@ -105,7 +105,7 @@ def choose_recordings(args, sample_rate, clip_seconds):
             break
         try:
             if condition is not None:
-                wav = read_clip(item.path, sample_rate, clip_seconds)
+                wav = read_clip(item.path, sample_rate, signal_length_s)
                 mixture, _ = condition(wav.unsqueeze(0), [item.source])
                 wav, source = mixture[0], f"{item.source} + {condition.partner(item.source)} at {args.snr_db:g} dB"
             else:
@@ -128,7 +128,7 @@ def export(args, dataset):
         for m in dict.fromkeys(args.methods)
     ]
     first = methods[0]
-    recordings = choose_recordings(args, first.classifier.frontend.sample_rate, first.clip_seconds)
+    recordings = choose_recordings(args, first.classifier.frontend.sample_rate, first.signal_length_s)
     if not recordings:
         raise InputError(f"No usable recording in {args.input}")
     output = args.output or os.path.join("results", dataset, "listening_test", args.name)

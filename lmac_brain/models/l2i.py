@@ -155,8 +155,8 @@ class Theta(nn.Module):
         return torch.where(peak > 0, raw / peak.clamp_min(torch.finfo(raw.dtype).tiny), 0.0)
 
 
-def build_theta(n_components, n_classes, pooling="mean", frontend=None, clip_seconds=None):
-    """A :class:`Theta`; attention pooling is sized for clips of ``clip_seconds`` under ``frontend``.
+def build_theta(n_components, n_classes, pooling="mean", frontend=None, signal_length_s=None):
+    """A :class:`Theta`; attention pooling is sized for clips of ``signal_length_s`` under ``frontend``.
 
     Example
     -------
@@ -167,9 +167,9 @@ def build_theta(n_components, n_classes, pooling="mean", frontend=None, clip_sec
     """
     n_frames = None
     if pooling == "attention":
-        if frontend is None or clip_seconds is None:
+        if frontend is None or signal_length_s is None:
             raise ValueError("attention pooling needs the frontend and the clip length")
-        n_frames = frontend.n_frames(round(frontend.sample_rate * clip_seconds))
+        n_frames = frontend.n_frames(round(frontend.sample_rate * signal_length_s))
     return Theta(n_components, n_classes, pooling=pooling, n_frames=n_frames)
 
 

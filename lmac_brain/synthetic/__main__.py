@@ -46,7 +46,7 @@ def _parser():
     p = sub.add_parser("esc50", help="ESC-50 layout (5 folds, 44.1 kHz, 5 s)")
     common(p)
     classes(p, 8)
-    p.add_argument("--clip-seconds", type=float, default=5.0, help="(default: 5.0)")
+    p.add_argument("--signal-length-s", type=float, default=5.0, help="(default: 5.0)")
     p.add_argument("--sample-rate", type=int, default=44100, help="(default: 44100)")
 
     p = sub.add_parser("us8k", help="UrbanSound8K layout (10 folds, mixed rates, <= 4 s)")
@@ -75,7 +75,7 @@ def main(argv=None):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.dataset == "esc50":
         root = make_esc50_twin(args.out, args.n_classes, args.clips_per_class_per_fold,
-                               args.clip_seconds, args.sample_rate, args.seed)
+                               args.signal_length_s, args.sample_rate, args.seed)
     elif args.dataset == "us8k":
         root = make_us8k_twin(args.out, args.n_classes, args.clips_per_class_per_fold,
                               args.max_seconds, args.seed)

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 ESC50_FOLDS = 5
 
 
-def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds=5.0,
+def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, signal_length_s=5.0,
                     sample_rate=44100, seed=0, *, snr_db_range=SNR_DB_RANGE,
                     event_fraction_range=EVENT_FRACTION_RANGE, max_distractors=MAX_DISTRACTORS):
     """Write an ESC-50-layout twin with synthetic sound-event classes and its ground truth.
@@ -37,7 +37,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
         root/ground_truth/events.csv              onset, offset, band, SNR of each event
         root/SYNTHETIC_TWIN.json                  marker with the arguments
 
-    Every clip lasts exactly ``clip_seconds``. ``src_file`` is a 6-digit source id; a source
+    Every clip lasts exactly ``signal_length_s``. ``src_file`` is a 6-digit source id; a source
     gives 1-3 takes (``A``, ``B``, ``C``) of the same class in the same fold. ``esc10`` is
     ``True`` for even targets.
 
@@ -49,7 +49,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
         Number of classes, 2..12; class ``k`` is ``EVENT_CLASSES[k]``.
     clips_per_class_per_fold : int
         Clips of each class in each of the 5 folds.
-    clip_seconds : float
+    signal_length_s : float
         Duration of every clip.
     sample_rate : int
         Sample rate (Hz) of every file.
@@ -69,7 +69,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     -------
     >>> import tempfile, soundfile as sf
     >>> root = make_esc50_twin(tempfile.mkdtemp(), n_classes=2, clips_per_class_per_fold=1,
-    ...                        clip_seconds=0.5, sample_rate=16000)
+    ...                        signal_length_s=0.5, sample_rate=16000)
     >>> open(root / "meta" / "esc50.csv").readline().strip()
     'filename,fold,target,category,esc10,src_file,take'
     >>> wavs = sorted((root / "audio").glob("*.wav"))
@@ -78,12 +78,12 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     """
     check_n_classes(n_classes)
     check_positive("clips_per_class_per_fold", clips_per_class_per_fold)
-    check_positive("clip_seconds", clip_seconds)
+    check_positive("signal_length_s", signal_length_s)
     check_positive("sample_rate", sample_rate, 1000)
     check_seed(seed)
     n_classes, cpf, sample_rate, seed = int(n_classes), int(clips_per_class_per_fold), \
         int(sample_rate), int(seed)
-    n = int(round(clip_seconds * sample_rate))
+    n = int(round(signal_length_s * sample_rate))
     check_range("snr_db_range", snr_db_range)
     check_range("event_fraction_range", event_fraction_range, 0.0, 1.0)
     if int(max_distractors) != max_distractors or max_distractors < 0:
@@ -91,7 +91,7 @@ def make_esc50_twin(root, n_classes=10, clips_per_class_per_fold=8, clip_seconds
     difficulty = dict(snr_db_range=[float(v) for v in snr_db_range],
                       event_fraction_range=[float(v) for v in event_fraction_range],
                       max_distractors=int(max_distractors))
-    params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, clip_seconds=clip_seconds,
+    params = dict(n_classes=n_classes, clips_per_class_per_fold=cpf, signal_length_s=signal_length_s,
                   sample_rate=sample_rate, seed=seed, classes=list(EVENT_CLASSES[:n_classes]),
                   background_dbfs_range=list(BACKGROUND_DBFS_RANGE), **difficulty)
     writer = TwinWriter(root, "ESC-50", params, CLIP_FOLDERS)

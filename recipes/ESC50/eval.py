@@ -62,7 +62,7 @@ if __name__ == "__main__":
     mask_space = check_mask_space(resolve(hparams["mask_space"], protocol))
     conditions = validate_configuration(
         methods, hparams["domains"], hparams["conditions"], manifests, hparams["sample_rate"],
-        hparams["clip_seconds"], hparams["condition_seed"], protocol=protocol, eval_split=eval_split,
+        hparams["signal_length_s"], hparams["condition_seed"], protocol=protocol, eval_split=eval_split,
     )
     load_classifier_weights(
         hparams["embedding_model"], hparams["classifier"], hparams["classifier_source"], hparams["save_folder"],
@@ -71,7 +71,7 @@ if __name__ == "__main__":
 
     # Items that carry their clean event (a synthetic twin) are also scored for localization.
     test_data = classification_dataset(
-        manifests[eval_split], hparams["sample_rate"], hparams["clip_seconds"], label_encoder,
+        manifests[eval_split], hparams["sample_rate"], hparams["signal_length_s"], label_encoder,
         ground_truth=has_ground_truth(manifests[eval_split]),
     )
     n_debug = debug_items(run_opts, hparams["batch_size"])

@@ -64,7 +64,7 @@ if __name__ == "__main__":
     classifier = hparams["classifier_model"].to(device).eval()
     splits = {
         split: Split.from_dataset(
-            classification_dataset(manifests[split], hparams["sample_rate"], hparams["clip_seconds"], label_encoder),
+            classification_dataset(manifests[split], hparams["sample_rate"], hparams["signal_length_s"], label_encoder),
             split,
         )
         for split in ("train", "valid", "test")

@@ -100,7 +100,7 @@ def dataio_prep(hparams, manifests, label_encoder):
     """Train/valid/test datasets of the prepared manifests."""
     return {
         split: classification_dataset(
-            manifests[split], hparams["sample_rate"], hparams["clip_seconds"], label_encoder,
+            manifests[split], hparams["sample_rate"], hparams["signal_length_s"], label_encoder,
             peak_normalize=hparams.get("peak_normalize", False),
         )
         for split in ("train", "valid", "test")

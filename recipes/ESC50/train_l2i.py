@@ -159,7 +159,7 @@ def learn_dictionary(train_set, frontend, nmf, path, max_frames, n_iter, batch_f
 def dataio_prep(hparams, manifests, label_encoder):
     """Train/valid/test datasets of the prepared manifests."""
     return {
-        split: classification_dataset(manifests[split], hparams["sample_rate"], hparams["clip_seconds"], label_encoder)
+        split: classification_dataset(manifests[split], hparams["sample_rate"], hparams["signal_length_s"], label_encoder)
         for split in ("train", "valid", "test")
     }
 

@@ -110,7 +110,7 @@ def dataio_prep(hparams, manifests, label_encoder):
     clean event, so SI-SDR and SDRi are logged."""
     return {
         split: classification_dataset(
-            manifests[split], hparams["sample_rate"], hparams["clip_seconds"], label_encoder,
+            manifests[split], hparams["sample_rate"], hparams["signal_length_s"], label_encoder,
             ground_truth=split != "train" and has_ground_truth(manifests[split]),
             peak_normalize=hparams["peak_normalize"],
         )

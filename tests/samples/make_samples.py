@@ -43,7 +43,8 @@ def _write(path, header, rows):
 
 
 def make_esc50(tmp):
-    twin = make_esc50_twin(tmp / "esc50", n_classes=3, clips_per_class_per_fold=1, clip_seconds=1.0, seed=1)
+    twin = make_esc50_twin(tmp / "esc50", n_classes=3, clips_per_class_per_fold=1, signal_length_s=1.0,
+                           seed=1)
     out = HERE / "ESC50"
     shutil.rmtree(out, ignore_errors=True)
     header, rows = _rows(twin / "meta" / "esc50.csv")
