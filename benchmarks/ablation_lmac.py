@@ -2,7 +2,7 @@
 
     python benchmarks/ablation_lmac.py [--out results/ablation] [--seeds 1 2 3] [--jobs 3] \
         [--variants fullres transposed_stack] [--spaces linear] [--reductions batch_sum] \
-        [--short 5] [--long 15] [--data ESC50_FOLDER --wham WHAM_FOLDER [--classifier-epochs 20]]
+        [--budgets 5 15] [--data ESC50_FOLDER --wham WHAM_FOLDER [--classifier-epochs 20]] [--table-only]
 
 Configurations are compared on the VALIDATION fold (ESC-50 fold 4): every metric (the evaluation
 recipe with ``--eval_split=valid``, clean clips, L-MAC's own mask space) and the randomization test
@@ -12,24 +12,27 @@ below are computed on it. The chosen one is then scored once on the test fold by
 On the ESC-50 twin of the demo (10 classes, 8 clips per class and fold, 2 s; generated in
 ``<out>/data`` when missing) or on ``--data`` (e.g. ``benchmarks/real_devset.py``'s real
 recordings), for every seed: the compact classifier (WHAM! augmentation), then for every (variant,
-mask space, l1 scaling) one compact L-MAC run, scored after ``--short`` epochs and again, resumed
-from its checkpoint, after ``--long`` epochs (the learning rate is constant, so the first
-``--short`` epochs of the long run are the short run). Each run's validation metrics
-(faithfulness, SPS, MM, template_share, and on a twin localization against the ideal binary mask
-and SI-SDR/SDRi against the clean event) are in
-``<out>/runs/<seed>/<variant>_<space>_<l1>/{short,long}_valid.json``, and the cascading
-randomization test of the long run (``sanity_checks.py``: SSIM and Spearman correlation of L-MAC's
-masks once the head and conv_block6 ... conv_block3 are re-initialised) in ``randomization_valid/``.
+mask space, l1 scaling) one compact L-MAC run, scored after each of ``--budgets`` epochs, each
+budget resumed from the checkpoint of the one before (the learning rate is constant, so the first
+epochs of a longer run are the shorter run; the recipe keeps the checkpoint of lowest validation
+loss). Each run's validation metrics (faithfulness, SPS, MM, template_share, and on a twin
+localization against the ideal binary mask and SI-SDR/SDRi against the clean event) are in
+``<out>/runs/<seed>/<variant>_<space>_<l1>/e<epochs>_valid.json``, and the cascading
+randomization test of the longest budget (``sanity_checks.py``: SSIM and Spearman correlation of
+L-MAC's masks once the head and conv_block6 ... conv_block3 are re-initialised) in
+``randomization_e<epochs>/``.
 The table of means and standard deviations over seeds goes to ``<out>/ablation_valid.md`` and the
 terminal, with the measured seconds per training epoch (train + valid, on this machine, ``--jobs``
 runs side by side).
 
-Runs already done are skipped, so the command can be stopped and started again, and ``--long``
-raised later to extend every run.
+Budgets already scored are skipped, so the command can be stopped and started again, and a
+longer budget added later extends every run (the run folder then holds the longer run, which
+``benchmarks/report_lmac_test.py`` scores).
 """
 
 import argparse
 import csv
+import glob
 import itertools
 import json
 import os
@@ -44,7 +47,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLUMNS = ("AI", "AD", "AG", "FF", "FidIn", "SPS", "MM", "template_share", "loc_auc", "loc_iou", "SI-SDR", "SDRi",
            "SSIM_rand", "Spearman_rand")
 """``SSIM_rand``/``Spearman_rand``: L-MAC's SSIM and rank correlation to its own masks once the head
-and conv_block6 ... conv_block3 are randomized (the decision is then noise; long runs)."""
+and conv_block6 ... conv_block3 are randomized (the decision is then noise; longest budget)."""
 OTHER_METHODS = ("saliency", "smoothgrad", "ig", "gradcam", "guided_gradcam", "guided_backprop", "shap", "zeros",
                  "ones")
 """Methods of the evaluation left out of the validation scoring (the gradient baselines are compared
@@ -94,11 +97,12 @@ def classifier(out, data, seed, threads, epochs=None):
 
 
 def lmac_run(out, data, seed, variant, space, reduction, budgets, threads):
-    """Train (or resume) one configuration to each budget; returns {budget name: valid-fold metrics}."""
-    folder = os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
+    """Train (or resume) one configuration to each budget, scoring each on the validation fold, and
+    run the randomization test of the longest."""
+    folder = run_folder(out, seed, variant, space, reduction)
     os.makedirs(folder, exist_ok=True)
-    results = {}
-    for name, epochs in budgets:
+    for epochs in budgets:
+        name = f"e{epochs}"
         path = os.path.join(folder, f"{name}_valid.json")
         if not os.path.exists(path):
             # The recipe also tests on the test fold; that file is not read here.
@@ -113,10 +117,29 @@ def lmac_run(out, data, seed, variant, space, reduction, budgets, threads):
             metrics = {**valid_metrics(out, data, seed, folder, name, threads), "epochs": epochs, "seconds": seconds}
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(metrics, f, indent=2)
-        with open(path, encoding="utf-8") as f:
-            results[name] = json.load(f)
-    ssim, rank = randomization(out, data, seed, folder, threads)
-    results[budgets[-1][0]].update(SSIM_rand=ssim, Spearman_rand=rank)
+    randomization(out, data, seed, folder, f"e{budgets[-1]}", threads)
+
+
+def run_folder(out, seed, variant, space, reduction):
+    return os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
+
+
+def scored_runs(out, seeds):
+    """``{(seed, variant, space, l1): {epochs: metrics}}`` of every budget scored under ``out``, with
+    the randomization test's SSIM_rand/Spearman_rand where it was run for that budget."""
+    results = {}
+    for seed in seeds:
+        for path in sorted(glob.glob(os.path.join(out, "runs", str(seed), "*", "e*_valid.json"))):
+            folder = os.path.dirname(path)
+            # <variant>_<space>_<l1>: spaces have no underscore, both l1 scalings have one.
+            *variant, space, reduction_a, reduction_b = os.path.basename(folder).split("_")
+            with open(path, encoding="utf-8") as f:
+                metrics = json.load(f)
+            sanity = os.path.join(folder, f"randomization_e{metrics['epochs']}", "randomization.csv")
+            if os.path.exists(sanity):
+                metrics["SSIM_rand"], metrics["Spearman_rand"] = randomization_scores(sanity)
+            config = (seed, "_".join(variant), space, f"{reduction_a}_{reduction_b}")
+            results.setdefault(config, {})[metrics["epochs"]] = metrics
     return results
 
 
@@ -133,18 +156,21 @@ def valid_metrics(out, data, seed, folder, name, threads):
     return {k: float(v) for k, v in row.items() if k in COLUMNS and v not in (None, "")}
 
 
-def randomization(out, data, seed, folder, threads):
-    """L-MAC's mean SSIM and Spearman correlation on the validation fold once the decision blocks
-    are randomized (the sanity recipe explains its `test` split: fold 4 here, fold 5 as `valid`,
-    which this check does not read)."""
-    sanity = os.path.join(folder, "randomization_valid")
-    table_path = os.path.join(sanity, "randomization.csv")
-    if not os.path.exists(table_path):
+def randomization(out, data, seed, folder, name, threads):
+    """Run the cascading randomization test of the run in ``folder`` on the validation fold (the
+    sanity recipe explains its `test` split: fold 4 here, fold 5 as `valid`, which this check does
+    not read)."""
+    sanity = os.path.join(folder, f"randomization_{name}")
+    if not os.path.exists(os.path.join(sanity, "randomization.csv")):
         run([sys.executable, "recipes/ESC50/sanity_checks.py", "hparams/sanity_checks_cnn14_compact.yaml",
              f"--data_folder={data[0]}", f"--classifier_source={out}/classifiers/{seed}/save",
              f"--lmac_source={folder}/run/save", "--run_roar=False", f"--seed={seed}",
              "--valid_fold_nums=[5]", "--test_fold_nums=[4]", f"--output_folder={sanity}"],
             os.path.join(folder, "randomization.log"), threads)
+
+
+def randomization_scores(table_path):
+    """L-MAC's mean SSIM and Spearman correlation once the decision blocks are randomized."""
     with open(table_path, encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["method"] == "L-MAC" and int(r["n_randomized"]) == DECISION_BLOCKS]
     return float(rows[0]["ssim_mean"]), float(rows[0]["spearman_mean"])
@@ -158,19 +184,17 @@ def mean_std(values):
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def table(results, budgets):
-    """Markdown table: one row per (variant, space, budget), mean ± std over seeds."""
+def table(results):
+    """Markdown table: one row per (variant, space, l1, budget), mean ± std over seeds."""
     header = ["decoder", "mask space", "l1", "epochs", *COLUMNS, "s/epoch", "seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    configs = sorted({k[1:] for k in results})
-    for config, (index, (name, epochs)) in itertools.product(configs, enumerate(budgets)):
-        runs = [r for k, r in results.items() if k[1:] == config and name in r]
-        if not runs:
-            continue
-        cells = [mean_std([float(r[name][c]) for r in runs if c in r[name]]) for c in COLUMNS]
+    rows = sorted({(k[1:], epochs) for k, budgets in results.items() for epochs in budgets})
+    for config, epochs in rows:
+        runs = [budgets for k, budgets in results.items() if k[1:] == config and epochs in budgets]
+        cells = [mean_std([float(r[epochs][c]) for r in runs if c in r[epochs]]) for c in COLUMNS]
         # A longer budget resumes the shorter one: its time is that of its extra epochs.
-        before = budgets[index - 1][1] if index else 0
-        per_epoch = [r[name]["seconds"] / max(epochs - before, 1) for r in runs]
+        per_epoch = [r[epochs]["seconds"] / max(epochs - max([e for e in r if e < epochs], default=0), 1)
+                     for r in runs]
         lines.append("| " + " | ".join([*config, str(epochs), *cells, mean_std(per_epoch), str(len(runs))])
                      + " |")
     return "\n".join(lines)
@@ -183,14 +207,20 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", default=["fullres", "transposed_stack"])
     parser.add_argument("--spaces", nargs="+", default=["linear"])
     parser.add_argument("--reductions", nargs="+", default=["batch_sum"], help="l1 scaling (regularizer_reduction)")
-    parser.add_argument("--short", type=int, default=5)
-    parser.add_argument("--long", type=int, default=15)
+    parser.add_argument("--budgets", nargs="+", type=int, default=[5, 15],
+                        help="training epochs at which each run is scored, increasing")
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
     parser.add_argument("--classifier-epochs", type=int, help="the classifiers' budget (default: the recipe's)")
     parser.add_argument("--data", help="an ESC-50-layout folder (e.g. benchmarks/real_devset.py's) instead of the twin")
     parser.add_argument("--wham", help="its WHAM!-layout noise folder (with --data)")
+    parser.add_argument("--table-only", action="store_true", help="print the table of what is scored, train nothing")
     args = parser.parse_args(argv)
+    if args.budgets != sorted(set(args.budgets)) or args.budgets[0] < 1:
+        parser.error(f"--budgets must be increasing positive epoch counts, got {args.budgets}")
     out = os.path.abspath(args.out)
+    if args.table_only:
+        print(table(scored_runs(out, args.seeds)))
+        return
     data = make_data(out, args.data, args.wham)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -200,21 +230,20 @@ def main(argv=None):
         def train(config):
             with locks[config[0]]:
                 classifier(out, data, config[0], threads, args.classifier_epochs)
-            return config, lmac_run(out, data, *config, budgets, threads)
+            lmac_run(out, data, *config, budgets, threads)
+            return config
 
-        budgets = [("short", args.short), ("long", args.long)]
+        budgets = args.budgets
         # Configuration-major: every seed of a configuration is done before the next one starts,
         # so a stopped run leaves complete rows.
         configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
                    for seed in args.seeds]
-        done = pool.map(train, configs)
-        results = {}
-        for config, result in done:
-            results[config] = result
+        for config in pool.map(train, configs):
             print(f"done: seed {config[0]}, {', '.join(config[1:])}", flush=True)
     accuracy = [float(open(os.path.join(out, "classifiers", str(s), "test_accuracy.txt")).read()) for s in args.seeds]
     text = (f"Compact L-MAC on {args.data or 'the ESC-50 twin'}, validation fold (clean), seeds {args.seeds}; classifier test "
-            f"accuracy {mean_std(accuracy)}.\n\n" + table(results, budgets))
+            f"accuracy {mean_std(accuracy)}. Every configuration scored under {args.out}:\n\n"
+            + table(scored_runs(out, args.seeds)))
     with open(os.path.join(out, "ablation_valid.md"), "w", encoding="utf-8") as f:
         f.write(text + "\n")
     print(text)
