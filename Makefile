@@ -16,8 +16,10 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	bash recipes/demo.sh
 
+# Every test, on up to four pytest-xdist workers (one per core); workers that run dry take
+# queued tests from the others, so a run of long recipe tests does not wait on one worker.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses=4 --dist worksteal
 
 # The paper's Tables 1-2 under both protocols beside the published values (docs/protocols.md).
 # Default: the compact CPU set-up on the demo's synthetic twins; on real data, e.g.

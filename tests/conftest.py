@@ -1,5 +1,8 @@
 """Shared fixtures: tiny synthetic twins and trained tiny models, built once per session.
 
+``make test`` runs the suite on pytest-xdist workers; the session fixtures that train are built
+once for all of them (:func:`built_once`), so each worker does not train its own copy.
+
 Learned quantities (an accuracy, a loss decrease, an SSIM after randomization, ...) are
 asserted with :func:`assert_learned`. Two environment variables vary what they are learned
 from, so their margins can be measured (``python tests/margins.py``):
@@ -16,12 +19,14 @@ With ``LMAC_MARGINS_FILE`` set, every learned quantity is also appended there as
 import json
 import operator
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 from lmac_brain.synthetic import make_esc50_twin, make_wham_twin
 
@@ -152,21 +157,41 @@ def run_recipe(script, hparams, *args, env=None, check=True):
 EASY = {"snr_db_range": (10.0, 20.0), "event_fraction_range": (0.5, 0.8), "max_distractors": 0}
 
 
+def built_once(tmp_path_factory, name, build):
+    """``<run's temporary folder>/<name>``, made by ``build(folder)`` once per test run.
+
+    Under pytest-xdist every worker has its own temporary folder; the run's folder above them is
+    shared, and a lock makes the first worker that asks build it while the others wait and reuse
+    it. Users only read what such a fixture returns.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder, done = base / name, base / f"{name}.done"
+    with FileLock(str(base / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # left by a build that failed part-way
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_twin(tmp_path_factory):
     """A 4-class ESC-50 twin of 1 s clips (6 clips per class per fold, easy) and a WHAM! twin."""
-    root = tmp_path_factory.mktemp("twins")
-    esc50 = make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, signal_length_s=1.0,
-                            seed=SEED, **EASY)
-    wham = make_wham_twin(root / "wham", files_per_split=(4, 2, 2), seconds=2.0, seed=SEED)
-    return {"esc50": esc50, "wham": wham, "root": root}
+    def build(root):
+        make_esc50_twin(root / "ESC50", n_classes=4, clips_per_class_per_fold=6, signal_length_s=1.0,
+                        seed=SEED, **EASY)
+        make_wham_twin(root / "wham", files_per_split=(4, 2, 2), seconds=2.0, seed=SEED)
+
+    root = built_once(tmp_path_factory, "twins", build)
+    return {"esc50": root / "ESC50", "wham": root / "wham", "root": root}
 
 
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_twin, tmp_path_factory):
     """A tiny compact classifier trained on the tiny twin; returns its output folder."""
-    out = tmp_path_factory.mktemp("classifier")
-    run_recipe(
+    return built_once(tmp_path_factory, "classifier", lambda out: run_recipe(
         "recipes/ESC50/train_classifier.py",
         "hparams/classifier_cnn14_compact.yaml",
         f"--data_folder={tiny_twin['esc50']}",
@@ -175,23 +200,20 @@ def tiny_classifier(tiny_twin, tmp_path_factory):
         "--lr=0.003",
         "--lr_final_ratio=1.0",  # constant LR: 12 epochs are too few to anneal
         *TINY,
-    )
-    return out
+    ))
 
 
 @pytest.fixture(scope="session")
 def tiny_lmac(tiny_twin, tiny_classifier, tmp_path_factory):
     """A 1-epoch L-MAC recipe run on the tiny classifier; returns its output folder."""
-    out = tmp_path_factory.mktemp("lmac") / "lmac_cnn14_compact" / "1234"
-    run_recipe(
+    return built_once(tmp_path_factory, "lmac", lambda root: run_recipe(
         "recipes/ESC50/train_lmac.py",
         "hparams/lmac_cnn14_compact.yaml",
         f"--data_folder={tiny_twin['esc50']}",
-        f"--output_folder={out}",
+        f"--output_folder={root / 'lmac_cnn14_compact' / '1234'}",
         f"--classifier_source={tiny_classifier / 'save'}",
         "--decoder_width=8",
         "--n_listenable=1",
         "--number_of_epochs=1",
         *TINY,
-    )
-    return out
+    )) / "lmac_cnn14_compact" / "1234"
