@@ -99,7 +99,7 @@ def classifier(out, data, seed, threads, epochs=None):
 def lmac_run(out, data, seed, variant, space, reduction, budgets, threads):
     """Train (or resume) one configuration to each budget, scoring each on the validation fold, and
     run the randomization test of the longest."""
-    folder = run_folder(out, seed, variant, space, reduction)
+    folder = os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
     os.makedirs(folder, exist_ok=True)
     for epochs in budgets:
         name = f"e{epochs}"
@@ -118,10 +118,6 @@ def lmac_run(out, data, seed, variant, space, reduction, budgets, threads):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(metrics, f, indent=2)
     randomization(out, data, seed, folder, f"e{budgets[-1]}", threads)
-
-
-def run_folder(out, seed, variant, space, reduction):
-    return os.path.join(out, "runs", str(seed), f"{variant}_{space}_{reduction}")
 
 
 def scored_runs(out, seeds):
@@ -230,10 +226,9 @@ def main(argv=None):
         def train(config):
             with locks[config[0]]:
                 classifier(out, data, config[0], threads, args.classifier_epochs)
-            lmac_run(out, data, *config, budgets, threads)
+            lmac_run(out, data, *config, args.budgets, threads)
             return config
 
-        budgets = args.budgets
         # Configuration-major: every seed of a configuration is done before the next one starts,
         # so a stopped run leaves complete rows.
         configs = [(seed, *config) for config in itertools.product(args.variants, args.spaces, args.reductions)
